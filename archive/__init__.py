@@ -1,0 +1,3 @@
+"""Chorus: a consented archive of children's and families' voices."""
+
+__version__ = "0.1.0"

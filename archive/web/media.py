@@ -1,0 +1,89 @@
+"""Media files, served only through the consent gate."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, abort, g, redirect, stream_with_context
+from sqlalchemy import select
+
+from ..consent import Context, MediaRole, media_allowed
+from ..models import Artefact, ArtefactKind, Derivative, Exhibit, ExhibitItem, ExhibitStatus, Role
+from .access import public
+from .principals import db, services
+
+bp = Blueprint("media", __name__, url_prefix="/media")
+
+# Which derivatives reveal a voice or a face; anything not listed is refused beyond the team.
+DERIVATIVE_ROLES = {
+    "thumbnail": MediaRole.PICTURE,
+    "web_image": MediaRole.PICTURE,
+    "poster": MediaRole.PICTURE,
+    "proxy": MediaRole.VOICE,
+    "audio_16k": MediaRole.VOICE,
+    "waveform": MediaRole.TEXT,
+    "captions": MediaRole.TEXT,
+}
+
+
+def _role(artefact: Artefact, kind: str) -> MediaRole:
+    role = DERIVATIVE_ROLES.get(kind)
+    if role is None:
+        abort(404)
+    if role == MediaRole.PICTURE and artefact.kind == ArtefactKind.DRAWING:
+        return MediaRole.DRAWING
+    return role
+
+
+def _in_published_exhibit(artefact: Artefact) -> bool:
+    return db().scalar(
+        select(ExhibitItem.id).join(Exhibit).where(
+            ExhibitItem.artefact_id == artefact.id, Exhibit.status == ExhibitStatus.PUBLISHED
+        ).limit(1)
+    ) is not None
+
+
+def _context_for(artefact: Artefact) -> Context | None:
+    principal = g.principal
+    if principal.kind == "participant":
+        return Context.OWNER
+    if principal.has_role(artefact.programme_id, Role.ADMIN, Role.FACILITATOR):
+        return Context.TEAM
+    if principal.has_role(artefact.programme_id, Role.ANALYST):
+        return Context.ANALYSIS
+    return Context.PUBLIC_EXHIBIT if _in_published_exhibit(artefact) else None
+
+
+@bp.get("/<artefact_id>/<kind>")
+@public
+def derivative(artefact_id: str, kind: str):
+    """Stream one derivative if the caller may see it; 404 otherwise, so ids cannot be probed."""
+    try:
+        artefact = db().get(Artefact, uuid.UUID(artefact_id))
+    except ValueError:
+        abort(404)
+    if artefact is None:
+        abort(404)
+    context = _context_for(artefact)
+    if context is None or not media_allowed(g.principal, context, artefact, _role(artefact, kind)):
+        abort(404)
+    item = db().scalar(select(Derivative).where(Derivative.artefact_id == artefact.id, Derivative.kind == kind))
+    if item is None:
+        abort(404)
+    storage = services().storage
+    url = storage.url_for_download(item.object_key, services().settings.presigned_url_seconds)
+    if url:
+        response = redirect(url)
+    else:
+        handle = storage.open(item.object_key)
+        response = Response(stream_with_context(_chunks(handle)), mimetype=item.media_type)
+        response.headers["Content-Length"] = str(item.size_bytes)
+    # Restricted media must not linger in shared caches or on a shared tablet.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _chunks(handle, size: int = 64 * 1024):
+    with handle:
+        while chunk := handle.read(size):
+            yield chunk

@@ -1,0 +1,132 @@
+"""Staff pages: programmes, sessions and the items that came in, always through the consent gate."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from sqlalchemy import select
+
+from ingest.jobs import queue_erasure
+
+from ..consent import Context, allows, visible_artefacts
+from ..erasure import withdraw_artefact
+from ..models import AgeBand, Artefact, ListeningSession, PlaceType, Programme, Role
+from ..programmes import ProgrammeError, create_session
+from .access import require_programme_role, staff_required
+from .forms import ConfirmForm, SessionForm
+from .principals import db
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+def staff_context(programme_id: int) -> Context:
+    """The widest consent context the current staff member has in a programme; 404 if none."""
+    principal = g.principal
+    if principal.has_role(programme_id, Role.ADMIN, Role.FACILITATOR):
+        return Context.TEAM
+    if principal.has_role(programme_id, Role.ANALYST):
+        return Context.ANALYSIS
+    abort(404)
+
+
+def _programme(code: str) -> Programme:
+    programme = db().scalar(select(Programme).where(Programme.code == code))
+    if programme is None:
+        abort(404)
+    staff_context(programme.id)
+    return programme
+
+
+@bp.get("/")
+@staff_required()
+def dashboard():
+    """The programmes this member of staff works on."""
+    ids = {pid for pid, _ in g.principal.roles}
+    programmes = db().scalars(select(Programme).where(Programme.id.in_(ids)).order_by(Programme.name)).all()
+    return render_template("staff/dashboard.html", programmes=programmes)
+
+
+@bp.get("/programmes/<code>")
+@staff_required()
+def programme(code: str):
+    """A programme's sessions and the items its team may see."""
+    programme = _programme(code)
+    context = staff_context(programme.id)
+    sessions = db().scalars(
+        select(ListeningSession).where(ListeningSession.programme_id == programme.id).order_by(ListeningSession.id)
+    ).all()
+    items = db().scalars(
+        select(Artefact)
+        .where(Artefact.programme_id == programme.id, visible_artefacts(g.principal, context))
+        .order_by(Artefact.created_at.desc())
+        .limit(200)
+    ).all()
+    return render_template(
+        "staff/programme.html", programme=programme, sessions=sessions, items=items,
+        context=context, form=SessionForm(),
+    )
+
+
+@bp.post("/programmes/<code>/sessions")
+@staff_required(Role.ADMIN, Role.FACILITATOR)
+def add_session(code: str):
+    """Start a new session and show its join code."""
+    programme = _programme(code)
+    require_programme_role(programme.id, Role.ADMIN, Role.FACILITATOR)
+    form = SessionForm()
+    if form.validate_on_submit():
+        try:
+            session = create_session(
+                db(), g.principal, programme, form.name.data, PlaceType(form.place_type.data),
+                form.area_code.data, AgeBand(form.age_band.data) if form.age_band.data else None,
+            )
+        except ProgrammeError as exc:
+            db().rollback()
+            form.area_code.errors.append(str(exc))
+        else:
+            db().commit()
+            flash(f"Session created. Its join code is {session.join_code}.")
+            return redirect(url_for("staff.programme", code=code))
+    sessions = db().scalars(select(ListeningSession).where(ListeningSession.programme_id == programme.id)).all()
+    return render_template(
+        "staff/programme.html", programme=programme, sessions=sessions, items=[],
+        context=staff_context(programme.id), form=form,
+    ), 400
+
+
+def _artefact(artefact_id: str) -> tuple[Artefact, Context]:
+    try:
+        artefact = db().get(Artefact, uuid.UUID(artefact_id))
+    except ValueError:
+        abort(404)
+    if artefact is None or not g.principal.roles:
+        abort(404)
+    context = staff_context(artefact.programme_id)
+    if not allows(g.principal, context, artefact):
+        abort(404)
+    return artefact, context
+
+
+@bp.get("/artefacts/<artefact_id>")
+@staff_required()
+def artefact(artefact_id: str):
+    """One item with its media, story, transcript and tags, as far as consent allows."""
+    artefact, context = _artefact(artefact_id)
+    return render_template("staff/artefact.html", artefact=artefact, context=context, form=ConfirmForm())
+
+
+@bp.post("/artefacts/<artefact_id>/withdraw")
+@staff_required(Role.ADMIN, Role.FACILITATOR)
+def withdraw(artefact_id: str):
+    """Withdraw an item at a participant's spoken request."""
+    artefact, _ = _artefact(artefact_id)
+    require_programme_role(artefact.programme_id, Role.ADMIN, Role.FACILITATOR)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    programme_code = artefact.session.programme.code
+    withdraw_artefact(db(), g.principal, artefact, reason="withdrawn by staff on request")
+    db().commit()
+    queue_erasure([artefact.id])
+    flash("The item was withdrawn. Its files and copies are being erased.")
+    return redirect(url_for("staff.programme", code=programme_code))

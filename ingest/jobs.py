@@ -1,0 +1,50 @@
+"""Queue jobs. Each job takes ids only (never content: the queue's storage is not erased) and
+calls domain code; each is safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from archive.erasure import ErasureContext, erase_artefact
+from archive.principal import SYSTEM
+from archive.services import Services
+from archive.settings import load_settings
+
+from .queue import task
+
+log = logging.getLogger(__name__)
+_services: Services | None = None
+
+
+def bind_services(services: Services) -> None:
+    """Give jobs the process's services (the worker and `chorus serve` call this at start)."""
+    global _services
+    _services = services
+
+
+def services() -> Services:
+    global _services
+    if _services is None:
+        _services = Services(load_settings())
+    return _services
+
+
+class ErasureIncomplete(Exception):
+    """Something is still left after an erasure pass; huey retries the job."""
+
+
+@task(retries=8, retry_delay=30)
+def erase_artefact_job(artefact_id: str) -> None:
+    """Erase a withdrawn artefact everywhere; retried with a delay while storage or the index is down."""
+    svc = services()
+    with svc.session() as db:
+        left = erase_artefact(ErasureContext(db, svc.storage, svc.settings), uuid.UUID(artefact_id), SYSTEM)
+    if left:
+        log.warning("erasure of %s incomplete: %s", artefact_id, left)
+        raise ErasureIncomplete(f"{len(left)} kinds of copy left for {artefact_id}")
+
+
+def queue_erasure(artefact_ids) -> None:
+    for artefact_id in artefact_ids:
+        erase_artefact_job(str(artefact_id))

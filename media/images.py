@@ -1,0 +1,512 @@
+"""Safe image handling: open under caps, strip identifying metadata, make web sizes.
+
+Every image Chorus keeps passes through here, in a worker, never in the web process:
+
+* :func:`open_image` lets only the JPEG, PNG, WebP, GIF and HEIF decoders near the bytes
+  (``Image.open(formats=...)``), refuses anything over :data:`MAX_PIXELS` before a pixel is
+  decoded, and turns damaged or truncated files into :class:`BadImage`.
+* :func:`strip_metadata` writes the *master*, the only copy kept: no EXIF (so no GPS, maker
+  notes, serial numbers or embedded thumbnail), no XMP, IPTC, comments or trailing data.
+  JPEGs keep their exact compressed pixels; other formats are re-encoded with the
+  orientation applied. The upload itself still holds the location, so callers strip before
+  the first checksum and keep only the master.
+* :func:`make_derivatives` decodes a master once and writes a web image and a thumbnail.
+
+``docs/media-safety.md`` explains each decision and cap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import struct
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pillow_heif
+from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
+
+# 64 MP covers every phone's default mode and scanned A3 drawings at 300 dpi, and bounds a
+# decode to about 256 MB (RGBA); Pillow's own default is 89 MP and only a warning.
+MAX_PIXELS = 64_000_000
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "HEIF")
+WEB_LONG_SIDE = 1600
+THUMB_LONG_SIDE = 320
+WEB_QUALITY = 85
+THUMB_QUALITY = 80
+# HEIC becomes JPEG because browsers other than Safari cannot show HEIC.
+HEIC_MASTER_QUALITY = 92
+
+MEDIA_TYPE_OF_FORMAT = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "HEIF": "image/heic",
+}
+_FORMAT_OF_MEDIA_TYPE = {**{v: k for k, v in MEDIA_TYPE_OF_FORMAT.items()}, "image/heif": "HEIF"}
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Thumbnails, depth maps and auxiliary images inside a HEIC are never needed: don't parse them.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+
+_ORIENTATION_TAG = 0x0112
+_TRANSPOSE_FOR_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# Decoders report broken input through any of these; none of them is a bug in our code.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError, KeyError)
+
+_UNREADABLE = (
+    "Chorus can't read this picture: it may be damaged, incomplete, or not a photo at all. "
+    "Please choose the original photo (JPEG, PNG, HEIC, WebP or GIF)."
+)
+_DAMAGED = (
+    "This picture is damaged or incomplete (it may not have finished uploading), so it can't "
+    "be used. Please try again with the original photo."
+)
+_MISMATCH = (
+    "This file's contents don't match the kind of picture it claims to be, so it can't be used. "
+    "Please save the picture again and choose the new copy."
+)
+
+
+class BadImage(Exception):
+    """The image can't be used; ``message`` is written for a child's facilitator."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ImageTooLarge(BadImage):
+    """More pixels than :data:`MAX_PIXELS`; refused before decoding."""
+
+
+@dataclass(frozen=True)
+class StrippedImage:
+    """The master as written. ``width``/``height`` are as displayed, orientation applied.
+
+    ``reencoded`` is False when the pixels are the upload's own (JPEG); ``first_frame_only``
+    is True when an animation was reduced to its first frame.
+    """
+
+    media_type: str
+    width: int
+    height: int
+    reencoded: bool = True
+    first_frame_only: bool = False
+
+
+@dataclass(frozen=True)
+class DerivativeInfo:
+    path: Path
+    media_type: str
+    width: int
+    height: int
+
+
+# --- opening -------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _bomb_checks_fatal() -> Iterator[None]:
+    # The GIF decoder re-checks frame sizes while loading, so the filter wraps loads as well
+    # as opens. Warning filters are process-wide and not thread-safe, which is why
+    # _check_pixels repeats the test explicitly instead of relying on this alone.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        yield
+
+
+def _too_large(size: tuple[int, int] | None = None) -> ImageTooLarge:
+    shown = f" ({size[0]:,} × {size[1]:,} pixels)" if size else ""
+    return ImageTooLarge(
+        f"This picture is too big to use{shown}. Chorus takes pictures of up to "
+        f"{MAX_PIXELS // 1_000_000} megapixels; please make it smaller and try again."
+    )
+
+
+def _check_pixels(img: Image.Image) -> None:
+    if img.width * img.height > MAX_PIXELS:
+        raise _too_large(img.size)
+
+
+def open_image(path: str | os.PathLike[str]) -> ImageFile.ImageFile:
+    """Open ``path`` lazily with only the allowed decoders; use it as a context manager.
+
+    Raises :class:`ImageTooLarge` from the header alone, :class:`BadImage` for anything the
+    allowed decoders can't identify.
+    """
+    try:
+        with _bomb_checks_fatal():
+            img = Image.open(Path(path), formats=ALLOWED_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_large() from exc
+    except UnidentifiedImageError as exc:
+        raise BadImage(_UNREADABLE) from exc
+    except _DECODE_ERRORS as exc:
+        raise BadImage(_DAMAGED) from exc
+    try:
+        _check_pixels(img)
+    except ImageTooLarge:
+        img.close()
+        raise
+    return img
+
+
+def _decode(img: Image.Image) -> None:
+    """Decode the current frame fully; a truncated or corrupt file raises BadImage."""
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        # Something in this process switched Pillow to accept half images; refuse to run so
+        # a half-decoded picture is never stored as a master.
+        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False")
+    try:
+        with _bomb_checks_fatal():
+            img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_large() from exc
+    except _DECODE_ERRORS as exc:
+        raise BadImage(_DAMAGED) from exc
+
+
+def _orientation(img: Image.Image) -> int:
+    try:
+        value = img.getexif().get(_ORIENTATION_TAG, 1)
+    except _DECODE_ERRORS:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _displayed_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    return (size[1], size[0]) if orientation >= 5 else size
+
+
+def _oriented(img: Image.Image, orientation: int) -> Image.Image:
+    method = _TRANSPOSE_FOR_ORIENTATION.get(orientation)
+    return img.transpose(method) if method is not None else img.copy()
+
+
+def _is_animated(img: Image.Image) -> bool:
+    try:
+        return bool(getattr(img, "is_animated", False))
+    except _DECODE_ERRORS:
+        return True
+
+
+# --- writing files -------------------------------------------------------------------------------
+
+
+def _write_atomically(dst: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary sibling so a failure never leaves a half-written file."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.part")
+    try:
+        write(tmp)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _bare(img: Image.Image, keep_icc: bool) -> Image.Image:
+    """The same pixels with no metadata that an encoder could copy from ``info``.
+
+    Pillow's JPEG encoder falls back to ``info["comment"]`` and the PNG encoder to
+    ``info["icc_profile"]``, so clearing ``info`` is what keeps metadata out of outputs.
+    """
+    kept = {}
+    if keep_icc and img.info.get("icc_profile"):
+        kept["icc_profile"] = img.info["icc_profile"]
+    if img.mode in ("P", "L", "RGB") and "transparency" in img.info:
+        kept["transparency"] = img.info["transparency"]
+    img.info = kept
+    return img
+
+
+# --- the master ----------------------------------------------------------------------------------
+
+
+def strip_metadata(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    expected_media_type: str | None = None,
+) -> StrippedImage:
+    """Write the cleaned master of ``src`` to ``dst`` and describe it.
+
+    ``expected_media_type`` is what :func:`ingest.sniff.sniff` found; when the decoder
+    disagrees the file is refused, so a polyglot can't pass as one type and parse as another.
+    Nothing is written at ``dst`` unless the whole image decoded.
+    """
+    src, dst = Path(src), Path(dst)
+    with open_image(src) as img:
+        _check_expected_format(img, expected_media_type)
+        if _format(img) == "JPEG":
+            return _strip_jpeg(src, dst, img)
+        return _reencode_master(img, dst)
+
+
+def _format(img: Image.Image) -> str | None:
+    # Pillow's JPEG opener reports a phone photo carrying extra pictures (HDR gain map, depth
+    # map) as "MPO"; its first picture is an ordinary JPEG and the extras are dropped.
+    return "JPEG" if img.format == "MPO" else img.format
+
+
+def _check_expected_format(img: Image.Image, expected_media_type: str | None) -> None:
+    if expected_media_type is None:
+        return
+    if _FORMAT_OF_MEDIA_TYPE.get(expected_media_type.lower()) != _format(img):
+        raise BadImage(_MISMATCH)
+
+
+def _strip_jpeg(src: Path, dst: Path, img: ImageFile.ImageFile) -> StrippedImage:
+    orientation = _orientation(img)
+    size, mode = img.size, img.mode
+    # Decoding at 1/8 scale still Huffman-decodes every block, so truncation and corruption
+    # are caught with 1/64 of the memory of a full decode.
+    img.draft(img.mode, (max(1, img.width // 8), max(1, img.height // 8)))
+    _decode(img)
+    cleaned = jpeg_without_metadata(src.read_bytes(), orientation)
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(cleaned)
+        _verify_same_jpeg(tmp, size, mode)
+
+    _write_atomically(dst, write)
+    width, height = _displayed_size(size, orientation)
+    return StrippedImage("image/jpeg", width, height, reencoded=False)
+
+
+def _verify_same_jpeg(path: Path, size: tuple[int, int], mode: str) -> None:
+    with Image.open(path, formats=["JPEG"]) as check:
+        if check.size != size or check.mode != mode:
+            raise BadImage(_DAMAGED)
+
+
+def _reencode_master(img: ImageFile.ImageFile, dst: Path) -> StrippedImage:
+    source_format = _format(img)
+    first_frame_only = _is_animated(img)
+    if first_frame_only:
+        img.seek(0)
+    _decode(img)
+    frame = _bare(_oriented(img, _orientation(img)), keep_icc=True)
+    media_type, save = _master_encoder(source_format, frame)
+    _write_atomically(dst, save)
+    return StrippedImage(media_type, frame.width, frame.height, True, first_frame_only)
+
+
+def _has_alpha(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+
+
+def _master_encoder(source_format: str | None, frame: Image.Image) -> tuple[str, Callable[[Path], None]]:
+    if source_format == "WEBP":
+        icc = frame.info.get("icc_profile", "")
+        return "image/webp", lambda tmp: frame.save(
+            tmp, "WEBP", lossless=True, exact=True, quality=100, icc_profile=icc
+        )
+    if source_format == "HEIF" and not _has_alpha(frame):
+        rgb = _bare(frame.convert("RGB"), keep_icc=True) if frame.mode != "RGB" else frame
+        return "image/jpeg", lambda tmp: rgb.save(tmp, "JPEG", quality=HEIC_MASTER_QUALITY, subsampling=0)
+    # PNG, GIF (first frame) and HEIC with transparency: lossless.
+    return "image/png", lambda tmp: frame.save(tmp, "PNG", optimize=False)
+
+
+# --- JPEG without re-encoding --------------------------------------------------------------------
+
+_SOI, _EOI, _SOS, _APP0, _APP1, _APP2, _APP14, _APP15, _COM = 0xD8, 0xD9, 0xDA, 0xE0, 0xE1, 0xE2, 0xEE, 0xEF, 0xFE
+_STANDALONE = {0x01, *range(0xD0, 0xD8)}
+
+
+def jpeg_without_metadata(data: bytes, orientation: int = 1) -> bytes:
+    """Rebuild a JPEG from its decoding segments only; the compressed pixels are copied as is.
+
+    Kept: the JFIF header (without its thumbnail), ICC profile chunks, the Adobe segment
+    (it says whether the channels are RGB, YCbCr or CMYK, so dropping it would change the
+    decoded colours) and every table, frame and scan segment. Dropped: EXIF and XMP (APP1),
+    Photoshop/IPTC (APP13), MPF and FlashPix (APP2), every other APPn, comments, and any
+    bytes after the end-of-image marker (motion-photo videos, appended files). Orientation
+    other than 1 comes back as a new EXIF block holding that one tag, so browsers still show
+    the photo upright while its pixels stay byte-identical.
+    """
+    kept: list[bytes] = []
+    seen_jfif = False
+    for marker, segment in _jpeg_segments(data):
+        if marker == _APP0 and not seen_jfif and segment[4:9] == b"JFIF\x00" and len(segment) >= 18:
+            seen_jfif = True
+            kept.append(b"\xff\xe0\x00\x10JFIF\x00" + segment[9:16] + b"\x00\x00")
+        elif _is_decoding_segment(marker, segment):
+            kept.append(segment)
+    at = 1 if seen_jfif else 0
+    if orientation != 1:
+        kept.insert(at, _orientation_only_exif(orientation))
+    return b"\xff\xd8" + b"".join(kept)
+
+
+def _is_decoding_segment(marker: int, segment: bytes) -> bool:
+    if marker == _APP2:
+        return segment[4:16] == b"ICC_PROFILE\x00"
+    if marker == _APP14:
+        return segment[4:9] == b"Adobe"
+    return not (_APP0 <= marker <= _APP15 or marker == _COM)
+
+
+def _orientation_only_exif(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[_ORIENTATION_TAG] = orientation
+    payload = exif.tobytes()
+    return b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def _jpeg_segments(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(marker, bytes)`` for each segment after SOI, ending with EOI.
+
+    Bytes between segments are skipped the way libjpeg skips them ("extraneous bytes before
+    marker"), so what is copied is exactly what the decoder would have used.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        raise BadImage(_DAMAGED)
+    pos = 2
+    while True:
+        pos, marker = _next_marker(data, pos)
+        if marker == _EOI:
+            yield marker, b"\xff\xd9"
+            return
+        if marker in _STANDALONE:
+            yield marker, bytes((0xFF, marker))
+            continue
+        if pos + 2 > len(data):
+            raise BadImage(_DAMAGED)
+        end = pos + int.from_bytes(data[pos : pos + 2], "big")
+        if end < pos + 2 or end > len(data):
+            raise BadImage(_DAMAGED)
+        if marker == _SOS:
+            end = _entropy_end(data, end)
+        yield marker, b"\xff" + bytes((marker,)) + data[pos:end]
+        pos = end
+
+
+def _next_marker(data: bytes, pos: int) -> tuple[int, int]:
+    """Position after the next marker byte, and the marker; fill bytes and junk are skipped."""
+    while True:
+        pos = data.find(b"\xff", pos)
+        if pos < 0:
+            raise BadImage(_DAMAGED)
+        while pos < len(data) and data[pos] == 0xFF:
+            pos += 1
+        if pos >= len(data):
+            raise BadImage(_DAMAGED)
+        marker = data[pos]
+        pos += 1
+        if marker != 0x00:
+            return pos, marker
+
+
+def _entropy_end(data: bytes, pos: int) -> int:
+    """Where a scan's compressed data ends: the first marker that is not a restart marker."""
+    while True:
+        pos = data.find(b"\xff", pos)
+        if pos < 0 or pos + 1 >= len(data):
+            raise BadImage(_DAMAGED)
+        following = data[pos + 1]
+        if following == 0x00 or 0xD0 <= following <= 0xD7:
+            pos += 2
+        elif following == 0xFF:
+            pos += 1
+        else:
+            return pos
+
+
+# --- derivatives ---------------------------------------------------------------------------------
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def make_derivatives(master_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> dict[str, DerivativeInfo]:
+    """Write ``web.jpg`` (long side :data:`WEB_LONG_SIDE`) and ``thumb.jpg`` into ``out_dir``.
+
+    The master is decoded once, already scaled down where the format allows it; the
+    thumbnail is made from the web image. Outputs are sRGB JPEGs without any metadata,
+    upright, with transparency flattened onto white. Small pictures are never enlarged.
+    """
+    out_dir = Path(out_dir)
+    with open_image(master_path) as img:
+        web = _web_frame(img)
+    thumb = web.copy()
+    thumb.thumbnail((THUMB_LONG_SIDE, THUMB_LONG_SIDE), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    return {
+        "web": _save_derivative(web, out_dir / "web.jpg", WEB_QUALITY, progressive=True),
+        "thumb": _save_derivative(thumb, out_dir / "thumb.jpg", THUMB_QUALITY, progressive=False),
+    }
+
+
+def _fit(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    width, height = size
+    scale = min(1.0, long_side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _web_frame(img: ImageFile.ImageFile) -> Image.Image:
+    orientation = _orientation(img)
+    icc = img.info.get("icc_profile")
+    target = _fit(img.size, WEB_LONG_SIDE)
+    if _is_animated(img):
+        img.seek(0)
+    # For JPEG, draft() makes libjpeg decode at 1/2, 1/4 or 1/8 scale (never below target);
+    # other formats ignore it and are shrunk by reduce() inside resize(reducing_gap=...).
+    img.draft("RGB", target)
+    _decode(img)
+    frame = _resizable(img)
+    if frame.size != target:
+        frame = frame.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    frame = _oriented(frame, orientation)
+    return _flattened(_as_srgb(frame, icc))
+
+
+def _resizable(img: Image.Image) -> Image.Image:
+    """A mode that resizes with real filtering (Pillow resizes P and 1 with NEAREST only)."""
+    if img.mode in ("RGB", "RGBA", "L", "LA", "CMYK"):
+        return img
+    if img.mode.startswith("I"):
+        # 16-bit greyscale: scale to 8 bits; a plain convert would clip everything above 255.
+        return img.convert("I").point(lambda value: value / 256).convert("L")
+    return img.convert("RGBA" if _has_alpha(img) else "RGB")
+
+
+def _as_srgb(frame: Image.Image, icc: bytes | None) -> Image.Image:
+    """Pixels converted to sRGB so the derivatives can go without an ICC profile."""
+    if not icc:
+        return frame
+    output_mode = "RGBA" if frame.mode in ("RGBA", "LA") else "RGB"
+    source = frame.convert("RGBA") if frame.mode == "LA" else frame
+    try:
+        return ImageCms.profileToProfile(source, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _SRGB, outputMode=output_mode)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        # A broken or unusual profile costs colour accuracy only; the picture is still right.
+        return frame
+
+
+def _flattened(frame: Image.Image) -> Image.Image:
+    if frame.mode in ("RGBA", "LA"):
+        rgba = frame.convert("RGBA")
+        white = Image.new("RGB", rgba.size, (255, 255, 255))
+        white.paste(rgba, mask=rgba.getchannel("A"))
+        return white
+    return frame if frame.mode == "RGB" else frame.convert("RGB")
+
+
+def _save_derivative(frame: Image.Image, path: Path, quality: int, progressive: bool) -> DerivativeInfo:
+    frame = _bare(frame, keep_icc=False)
+    _write_atomically(
+        path, lambda tmp: frame.save(tmp, "JPEG", quality=quality, optimize=True, progressive=progressive)
+    )
+    return DerivativeInfo(path, "image/jpeg", frame.width, frame.height)

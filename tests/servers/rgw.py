@@ -1,0 +1,185 @@
+"""A throwaway single-node Ceph RGW (S3) on loopback: one mon, one memstore OSD, one radosgw.
+
+Only a real RGW checks what moto accepts blindly: presigned signatures and expiry, wrong
+secrets, versioned deletes (see the S3 section of shared/design/reliability.md).
+
+Use the session fixture ``rgw_s3``, which yields an :class:`S3Endpoint`; import it into a test
+module (``from tests.servers.rgw import rgw_s3``) or a conftest. Starting takes ~12 s, once per
+session. Needs Debian's ``radosgw ceph-mon ceph-osd`` and root: ``ceph-osd`` wants to raise its
+open-file limit, and a memstore OSD keeps all data in memory, so nothing outlives the session.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.servers import unavailable
+
+BINARIES = ("ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "monmaptool", "ceph-authtool")
+INSTALL_HINT = "apt-get install radosgw ceph-mon ceph-osd"
+START_TIMEOUT = 90
+STOP_TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class S3Endpoint:
+    """Where an S3 server listens and the credentials of a user allowed to create buckets."""
+
+    endpoint_url: str
+    access_key: str
+    secret_key: str
+
+
+class RgwStartError(RuntimeError):
+    """The cluster did not come up; the message carries the tail of the failing daemon's log."""
+
+
+def _free_port() -> int:
+    # The daemons take a fixed port from their config, so ask the kernel for one that is free
+    # now; the short window before the daemon binds it is acceptable for a test fixture.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _config(root: Path, fsid: str, mon_port: int, rgw_port: int) -> str:
+    return f"""\
+[global]
+fsid = {fsid}
+mon_host = v1:127.0.0.1:{mon_port}
+mon_initial_members = a
+public_network = 127.0.0.0/8
+ms_bind_msgr2 = false
+auth_cluster_required = none
+auth_service_required = none
+auth_client_required = none
+osd_pool_default_size = 1
+osd_pool_default_min_size = 1
+osd_pool_default_pg_num = 8
+osd_pool_default_pgp_num = 8
+mon_allow_pool_size_one = true
+osd_crush_chooseleaf_type = 0
+run_dir = {root}/run
+admin_socket = {root}/run/$cluster-$name.asok
+log_file = {root}/log/$cluster-$name.log
+keyring = {root}/keyring
+[mon]
+mon_data = {root}/mon/$cluster-$id
+[osd]
+osd_data = {root}/osd/$cluster-$id
+osd_objectstore = memstore
+memstore_device_bytes = 1073741824
+[client.rgw.gw]
+rgw_frontends = beast endpoint=127.0.0.1:{rgw_port}
+"""
+
+
+class RgwCluster:
+    """Start with :meth:`start`, always :meth:`stop` (it waits for every daemon to exit)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.conf = root / "ceph.conf"
+        self.rgw_port = _free_port()
+        self._daemons: list[tuple[str, subprocess.Popen]] = []  # (ceph name, process)
+
+    def start(self) -> S3Endpoint:
+        for sub in ("mon/ceph-a", "osd/ceph-0", "run", "log"):
+            (self.root / sub).mkdir(parents=True)
+        fsid = str(uuid.uuid4())
+        mon_port = _free_port()
+        self.conf.write_text(_config(self.root, fsid, mon_port, self.rgw_port))
+        keyring, monmap = str(self.root / "keyring"), str(self.root / "monmap")
+        self._run("ceph-authtool", "--create-keyring", keyring, "--gen-key", "-n", "mon.", "--cap", "mon", "allow *")
+        self._run("monmaptool", "--create", "--addv", "a", f"[v1:127.0.0.1:{mon_port}]", "--fsid", fsid, monmap)
+        self._run("ceph-mon", "-c", str(self.conf), "--mkfs", "-i", "a", "--monmap", monmap, "--keyring", keyring)
+        self._daemon("ceph-mon", "mon.a", "-i", "a")
+        osd_id = self._run("ceph", "-c", str(self.conf), "--connect-timeout", "30", "osd", "create").strip()
+        self._run("ceph-osd", "-c", str(self.conf), "-i", osd_id, "--mkfs")
+        self._daemon("ceph-osd", f"osd.{osd_id}", "-i", osd_id)
+        self._daemon("radosgw", "client.rgw.gw", "-n", "client.rgw.gw")
+        endpoint = f"http://127.0.0.1:{self.rgw_port}"
+        self._wait_for_http(endpoint)
+        access_key, secret_key = secrets.token_hex(10).upper(), secrets.token_urlsafe(30)
+        self._run(
+            "radosgw-admin", "-c", str(self.conf), "user", "create", "--uid=chorus-tests",
+            "--display-name=chorus tests", f"--access-key={access_key}", f"--secret-key={secret_key}",
+        )
+        return S3Endpoint(endpoint, access_key, secret_key)
+
+    def stop(self) -> None:
+        # Reverse order, and wait for each exit: a mon still shutting down makes the next
+        # session's fresh mon fail with 'wrong fsid'.
+        for _, proc in reversed(self._daemons):
+            proc.terminate()
+            try:
+                proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._daemons.clear()
+
+    def _run(self, *argv: str) -> str:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=self.root)
+        if result.returncode != 0:
+            raise RgwStartError(f"{' '.join(argv[:3])} failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
+        return result.stdout
+
+    def _daemon(self, program: str, ceph_name: str, *args: str) -> None:
+        # Foreground (-f) children, so teardown can wait on them instead of chasing pid files.
+        with open(self.root / "log" / f"ceph-{ceph_name}.stderr", "wb") as log:
+            proc = subprocess.Popen(
+                [program, "-f", "-c", str(self.conf), *args],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
+                start_new_session=True,
+            )
+        self._daemons.append((ceph_name, proc))
+
+    def _wait_for_http(self, url: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            for name, proc in self._daemons:
+                if proc.poll() is not None:
+                    raise RgwStartError(f"{name} exited with {proc.returncode}: {self._log_tail(name)}")
+            try:
+                urllib.request.urlopen(url, timeout=2).close()
+                return
+            except urllib.error.HTTPError:
+                return  # any HTTP answer means the gateway is serving
+            except OSError:
+                time.sleep(0.25)
+        raise RgwStartError(f"radosgw did not answer on {url} within {START_TIMEOUT}s: {self._log_tail('client.rgw.gw')}")
+
+    def _log_tail(self, ceph_name: str) -> str:
+        logs = sorted((self.root / "log").glob(f"ceph-{ceph_name}.*"))
+        return " | ".join(p.read_text(errors="replace")[-1500:] for p in logs)
+
+
+@pytest.fixture(scope="session")
+def rgw_s3():
+    """A running Ceph RGW for the whole session, as an :class:`S3Endpoint` with a fresh user."""
+    missing = [b for b in BINARIES if shutil.which(b) is None]
+    if missing:
+        unavailable("Ceph RGW", INSTALL_HINT)
+    with tempfile.TemporaryDirectory(prefix="chorus-rgw-") as tmp:
+        cluster = RgwCluster(Path(tmp))
+        try:
+            try:
+                endpoint = cluster.start()
+            except (RgwStartError, subprocess.TimeoutExpired) as exc:
+                pytest.fail(f"Ceph RGW did not start: {exc}", pytrace=False)
+            yield endpoint
+        finally:
+            cluster.stop()
