@@ -127,6 +127,7 @@ class _Match:
     mime_type: str
     name: str
     in_header: bool
+    best: bool
 
 
 def _library_matches(fh: BinaryIO) -> list[_Match]:
@@ -137,8 +138,17 @@ def _library_matches(fh: BinaryIO) -> list[_Match]:
         return []
     finally:
         fh.seek(0)
+    if not found:
+        return []
+    top = max(m.confidence for m in found)
     return [
-        _Match(str(m.extension).lower(), str(m.mime_type).lower(), str(m.name), m.offset >= 0)
+        _Match(
+            extension=str(m.extension).lower(),
+            mime_type=str(m.mime_type).lower(),
+            name=str(m.name),
+            in_header=m.offset >= 0,
+            best=m.confidence == top,
+        )
         for m in found
     ]
 
@@ -177,8 +187,10 @@ def _identify(head: bytes, matches: list[_Match], expect: Family | None) -> Snif
         return _from_ogg(head, expect)
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return _from_ebml(head, expect)
+    # Only the library's most specific signatures count: a bare "RIFF" also matches WAV and
+    # WebP at low confidence, which would let an AVI through as sound.
     for match in matches:
-        if match.in_header and match.extension in _SINGLE_SIGNATURE:
+        if match.best and match.in_header and match.extension in _SINGLE_SIGNATURE:
             found = _SINGLE_SIGNATURE[match.extension]
             return _AMR_WB if found is _AMR and head.startswith(b"#!AMR-WB\n") else found
     return None
@@ -283,16 +295,18 @@ def _unusable_media(what: str, expect: Family | None, reason: str) -> Unsupporte
 
 
 def _refusal(head: bytes, matches: list[_Match], expect: Family | None) -> UnsupportedFile:
+    # The library first: PDF, PostScript and FITS open with readable text and would
+    # otherwise be called "a text file".
+    for match in matches:
+        named = _named_refusal(match, expect)
+        if named is not None:
+            return named
     text_kind = _text_kind(head)
     if text_kind == "svg":
         return UnsupportedFile(SVG_MESSAGE, "svg")
     if text_kind is not None:
         what, reason = _TEXT_KINDS[text_kind]
         return _not_media(what, expect, reason)
-    for match in matches:
-        named = _named_refusal(match, expect)
-        if named is not None:
-            return named
     return UnsupportedFile(
         f"Chorus can't tell what kind of file this is, so it can't be used. "
         f"Please choose {_CHOICES[expect]}.",
@@ -346,7 +360,9 @@ def _text_kind(head: bytes) -> str | None:
 
 
 _EXECUTABLE_EXTENSIONS = {".exe", ".dll", ".msi", ".com", ".scr", ".sys", ".class", ".dex"}
-_ARCHIVE_EXTENSIONS = {".zip", ".jar", ".apk", ".epub", ".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp", ".kmz"}
+_ARCHIVE_EXTENSIONS = {
+    ".zip", ".jar", ".apk", ".epub", ".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp", ".kmz",
+}  # fmt: skip
 _OTHER_ARCHIVES = {".rar", ".7z", ".gz", ".tgz", ".bz2", ".xz", ".tar", ".zst", ".cab", ".iso"}
 _UNUSABLE_MEDIA = {
     ".tif": "a TIFF picture", ".tiff": "a TIFF picture", ".bmp": "a BMP picture",

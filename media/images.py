@@ -308,7 +308,9 @@ def _has_alpha(img: Image.Image) -> bool:
     return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
 
 
-def _master_encoder(source_format: str | None, frame: Image.Image) -> tuple[str, Callable[[Path], None]]:
+def _master_encoder(
+    source_format: str | None, frame: Image.Image
+) -> tuple[str, Callable[[Path], None]]:
     if source_format == "WEBP":
         icc = frame.info.get("icc_profile", "")
         return "image/webp", lambda tmp: frame.save(
@@ -323,7 +325,8 @@ def _master_encoder(source_format: str | None, frame: Image.Image) -> tuple[str,
 
 # --- JPEG without re-encoding --------------------------------------------------------------------
 
-_SOI, _EOI, _SOS, _APP0, _APP1, _APP2, _APP14, _APP15, _COM = 0xD8, 0xD9, 0xDA, 0xE0, 0xE1, 0xE2, 0xEE, 0xEF, 0xFE
+_EOI, _SOS, _COM = 0xD9, 0xDA, 0xFE
+_APP0, _APP2, _APP14, _APP15 = 0xE0, 0xE2, 0xEE, 0xEF
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}
 
 
@@ -431,7 +434,9 @@ def _entropy_end(data: bytes, pos: int) -> int:
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
-def make_derivatives(master_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> dict[str, DerivativeInfo]:
+def make_derivatives(
+    master_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]
+) -> dict[str, DerivativeInfo]:
     """Write ``web.jpg`` (long side :data:`WEB_LONG_SIDE`) and ``thumb.jpg`` into ``out_dir``.
 
     The master is decoded once, already scaled down where the format allows it; the
@@ -489,7 +494,8 @@ def _as_srgb(frame: Image.Image, icc: bytes | None) -> Image.Image:
     output_mode = "RGBA" if frame.mode in ("RGBA", "LA") else "RGB"
     source = frame.convert("RGBA") if frame.mode == "LA" else frame
     try:
-        return ImageCms.profileToProfile(source, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _SRGB, outputMode=output_mode)
+        embedded = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return ImageCms.profileToProfile(source, embedded, _SRGB, outputMode=output_mode)
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         # A broken or unusual profile costs colour accuracy only; the picture is still right.
         return frame

@@ -171,6 +171,20 @@ def test_confidence_mapping():
     assert transcribe.confidence_from_logprob(float("nan")) == 0.0
 
 
+def test_video_without_audio_track_is_no_speech(base, tmp_path):
+    import av
+
+    video = tmp_path / "diary.mp4"
+    with av.open(str(video), "w") as container:
+        stream = container.add_stream("mpeg4", rate=5)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            container.mux(packet)
+    result = base.transcribe(video)
+    assert result.flagged_no_speech and result.segments == [] and result.duration == 0.0
+
+
 # --- input safety ---------------------------------------------------------------------------
 
 

@@ -26,7 +26,8 @@ __all__ = [
 
 
 def make_storage(settings: Settings) -> Storage:
-    """The backend the settings choose. Building it contacts nothing; call ``check()`` for that."""
+    """The backend the settings choose. Building it touches nothing: call ``check()`` at start-up,
+    which also creates the local media folder (a missing one is otherwise reported as an outage)."""
     if settings.storage == "s3":
         # Imported here so a local-only install never loads boto3.
         from archive.storage.s3 import S3Storage

@@ -135,7 +135,8 @@ def check_expected(key: str, actual: str, expected: str | None) -> None:
 
 class Storage(abc.ABC):
     """Where artefact bytes live. Every method raises StorageUnavailable when the store is unreachable,
-    never a "missing" answer, so an outage is not mistaken for an erased object."""
+    never a "missing" answer, so an outage is not mistaken for an erased object. A key may not also
+    be the folder of other keys (``a/b`` and ``a/b/c``): a filesystem cannot hold both."""
 
     @abc.abstractmethod
     def put(self, key: str, source: Source, expected_sha256: str | None = None) -> StoredObject:

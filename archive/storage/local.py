@@ -110,7 +110,6 @@ class LocalStorage(Storage):
         removed = 0
         with self._disk():
             self._remove_temp_files(prefix)
-            # A file at `top` is the key "artefacts/x", not something under "artefacts/x/": keep it.
             if top.is_dir() and not top.is_symlink():
                 for dirpath, dirnames, filenames in os.walk(top, topdown=False):
                     for name in filenames:

@@ -49,7 +49,7 @@ class S3Storage(Storage):
         region: str = "eu-west-2",
         prefix: str = "",
         *,
-        max_attempts: int = 4,
+        attempts: int = 3,
         connect_timeout: float = 5.0,
     ) -> None:
         self.bucket = bucket
@@ -60,7 +60,8 @@ class S3Storage(Storage):
             signature_version="s3v4",
             # Path style works with every S3 clone and with bucket names that are not DNS-safe.
             s3={"addressing_style": "path"},
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            # Counts the first try too; standard mode backs off with jitter between tries.
+            retries={"mode": "standard", "total_max_attempts": attempts},
             connect_timeout=connect_timeout,
             read_timeout=60,
         )
