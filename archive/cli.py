@@ -295,3 +295,7 @@ def reindex(ctx, as_json):
     with svc.session() as db:
         count = rebuild(db, svc.settings.index_dir)
     emit({"indexed": count}, as_json, f"Indexed {count} items")
+
+
+if __name__ == "__main__":
+    main()

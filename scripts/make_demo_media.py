@@ -40,6 +40,7 @@ VIDEO_FPS = 15
 CANARY_LAT = ((53, 1), (45, 1), (4545, 100))  # 53 deg 45' 45.45" N
 CANARY_LON = ((3, 1), (33, 1), (3333, 100))  # 3 deg 33' 33.33" W
 CANARY_ALT = (1234, 100)  # 12.34 m
+CANARY_TAKEN = "2026:09:28 21:42:10"  # the night before the family hub session
 
 # Invented sentences, in the participants' own words (they match content.json).
 VOICE_NOTES = {
@@ -242,7 +243,7 @@ def photo_bus_stop(rng: np.random.Generator) -> Image.Image:
         d.text((case[0] + 40 + col * 140, ty + 100 + row * 30), t, font=font(22), fill=(25, 25, 25))
     d.rectangle((case[0] + 26, case[3] - 92, case[2] - 26, case[3] - 28), fill=(250, 214, 40))
     d.text((case[0] + 36, case[3] - 86), "No evening journeys", font=font(20), fill=(20, 20, 20))
-    d.text((case[0] + 36, case[3] - 60), "from Monday 2 June", font=font(20), fill=(20, 20, 20))
+    d.text((case[0] + 36, case[3] - 60), "from Monday 1 June", font=font(20), fill=(20, 20, 20))
     # Someone has scratched the perspex; a sticker has been half peeled off.
     for _ in range(18):
         x0 = int(rng.integers(case[0] + 20, case[2] - 20))
@@ -502,11 +503,11 @@ def with_gps_canary(img: Image.Image) -> Image.Exif:
     exif[Base.Make] = "ChorusDemo"
     exif[Base.Model] = "Invented Phone 1"
     exif[Base.Software] = "make_demo_media.py"
-    exif[Base.DateTime] = "2025:06:14 19:42:10"
+    exif[Base.DateTime] = CANARY_TAKEN
     exif[Base.ImageDescription] = "CHORUS-DEMO-CANARY"
     exif[Base.Artist] = "CHORUS-DEMO-CANARY"
     sub = exif.get_ifd(IFD.Exif)
-    sub[Base.DateTimeOriginal] = "2025:06:14 19:42:10"
+    sub[Base.DateTimeOriginal] = CANARY_TAKEN
     gps = exif.get_ifd(IFD.GPSInfo)
     gps[GPS.GPSVersionID] = b"\x02\x03\x00\x00"
     gps[GPS.GPSLatitudeRef] = "N"
@@ -515,7 +516,7 @@ def with_gps_canary(img: Image.Image) -> Image.Exif:
     gps[GPS.GPSLongitude] = tuple(n / d for n, d in CANARY_LON)
     gps[GPS.GPSAltitudeRef] = 0
     gps[GPS.GPSAltitude] = CANARY_ALT[0] / CANARY_ALT[1]
-    gps[GPS.GPSDateStamp] = "2025:06:14"
+    gps[GPS.GPSDateStamp] = CANARY_TAKEN[:10]
     return exif
 
 

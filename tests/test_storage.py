@@ -186,11 +186,11 @@ def store(request, tmp_path, monkeypatch):
     return S3Harness(request.param, request.getfixturevalue(f"{request.param}_s3"), monkeypatch)
 
 
-@pytest.fixture(params=["local", "s3"])
-def offline_storage(request, tmp_path) -> Storage:
+@pytest.fixture(scope="module", params=["local", "s3"])
+def offline_storage(request, tmp_path_factory) -> Storage:
     """A store for checks that must fail before any I/O; a forgotten check would hit a closed port."""
     if request.param == "local":
-        return LocalStorage(tmp_path)
+        return LocalStorage(tmp_path_factory.mktemp("offline"))
     return S3Storage("unused-bucket", "http://127.0.0.1:9", REGION, APP_PREFIX, attempts=1)
 
 
