@@ -94,6 +94,7 @@ def _run_server(svc: Services, host: str, port: int, worker: bool) -> None:
     from .web import create_app
 
     check_database(svc.engine)
+    svc.storage.check()
     app = create_app(svc.settings, services=svc)
     bind_services(svc)
     stop = start_embedded_consumer(svc.huey) if worker else None

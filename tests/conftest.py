@@ -66,6 +66,7 @@ def services(settings, migrated_sqlite):
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(migrated_sqlite, settings.data_dir / "chorus.sqlite3")
     svc = Services(settings)
+    svc.storage.check()
     huey = configure_queue(settings)
     huey.immediate = True  # jobs run inside the request, so a test sees their effect at once
     svc.__dict__["huey"] = huey
