@@ -28,6 +28,7 @@ from .models import (
     Derivative,
     ExhibitItem,
     Participant,
+    PipelineStep,
     ThemeTag,
     Transcript,
     utcnow,
@@ -35,7 +36,7 @@ from .models import (
 from .principal import Principal
 
 # Modules that register erasers when imported; listed here so the worker loads every one of them.
-ERASER_MODULES = ["archive.erasure"]
+ERASER_MODULES = ["archive.erasure", "search.erasure"]
 
 
 @dataclass
@@ -53,6 +54,8 @@ class Eraser:
 
 
 _ERASERS: dict[str, Eraser] = {}
+# Rows that exist only because of an artefact (segments and their locks go with the transcript).
+DERIVED_ROWS = (ExhibitItem, ThemeTag, Derivative, Transcript, PipelineStep)
 
 
 def register_eraser(eraser: Eraser) -> Eraser:
@@ -126,7 +129,7 @@ def erase_artefact(ctx: ErasureContext, artefact_id: uuid.UUID, actor: Principal
 
 
 def _erase_rows(ctx: ErasureContext, artefact: Artefact) -> None:
-    for model in (ExhibitItem, ThemeTag, Derivative, Transcript):
+    for model in DERIVED_ROWS:
         ctx.db.execute(delete(model).where(model.artefact_id == artefact.id))
     ctx.db.expire(artefact, ["derivatives", "tags", "transcript"])
     artefact.title = ""
@@ -142,7 +145,7 @@ def _erase_rows(ctx: ErasureContext, artefact: Artefact) -> None:
 
 def _rows_left(ctx: ErasureContext, artefact: Artefact) -> list[str]:
     left = []
-    for model in (ExhibitItem, ThemeTag, Derivative, Transcript):
+    for model in DERIVED_ROWS:
         if ctx.db.scalar(select(model.id).where(model.artefact_id == artefact.id).limit(1)) is not None:
             left.append(f"{model.__tablename__} rows")
     if artefact.title or artefact.story or artefact.master_key or artefact.sha256:

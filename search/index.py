@@ -41,7 +41,6 @@ from archive.models import (
     ConsentLevel,
     TagStatus,
     Transcript,
-    TranscriptStatus,
 )
 
 from .schema import SCHEMA
@@ -183,10 +182,9 @@ def _themes(artefact: Artefact) -> str:
 
 
 def _transcript_text(transcript: Transcript | None) -> str:
-    # Machine transcripts can mishear a name into the text; only a checked one is copied here.
-    if transcript is None or transcript.status != TranscriptStatus.APPROVED:
-        return ""
-    return transcript.text
+    # Unchecked transcripts are searchable by the team; beyond it the consent query already
+    # requires the item to have been reviewed, which covers its transcript.
+    return "" if transcript is None else transcript.text
 
 
 def _person_attr(artefact: Artefact, participant_attr: str, session_attr: str) -> str | None:

@@ -38,6 +38,7 @@ from .schema import FACET_FIELDS, SCHEMA, TEXT_FIELDS
 USER_FIELDS = frozenset(TEXT_FIELDS + FACET_FIELDS + ("place",))
 FILTER_FIELDS = frozenset(FACET_FIELDS + ("place", "programme", "session"))
 FIELD_ALIASES = {"themes": ["theme"], "age_band": ["age"]}
+_TYPABLE = frozenset(USER_FIELDS | {alias for aliases in FIELD_ALIASES.values() for alias in aliases})
 MAX_QUERY_CHARS = 500
 MAX_PAGELEN = 100
 MAX_PAGE = 500
@@ -104,12 +105,9 @@ def _parser() -> MultifieldParser:
     return parser
 
 
-_PARSER = _parser()
-
-
 def _refuse_field(name: str) -> QueryError:
     shown = name if len(name) <= 40 else name[:40] + "…"
-    allowed = ", ".join(f"{name}:" for name in sorted({*USER_FIELDS, *FIELD_ALIASES["themes"]}))
+    allowed = ", ".join(f"{typable}:" for typable in sorted(_TYPABLE))
     return QueryError(
         f'"{shown}:" is not something you can search by. Use one of {allowed}, '
         'or put the words in quotes to search for them as written.'
@@ -119,9 +117,8 @@ def _refuse_field(name: str) -> QueryError:
 def _check_typed_fields(text: str) -> None:
     # Before parsing, because the parser drops a field whose value it cannot read
     # ("consent_level:[0 TO 3]") without saying so.
-    names = {*USER_FIELDS, *(alias for aliases in FIELD_ALIASES.values() for alias in aliases)}
     for match in _FIELD_PREFIX.finditer(_DOUBLE_QUOTED.sub(" ", text)):
-        if match.group(1) not in names:
+        if match.group(1) not in _TYPABLE:
             raise _refuse_field(match.group(1))
 
 
@@ -141,7 +138,7 @@ def parse_user_query(text: str | None) -> wq.Query:
         return wq.Every()
     _check_typed_fields(text)
     try:
-        q = _PARSER.parse(text)
+        q = _parser().parse(text)  # a fresh parser per search: whoosh does not promise thread safety
     except Exception:  # the parser is forgiving, so anything it raises is about the text typed
         raise QueryError("The search could not be understood: check quotes and brackets.") from None
     _check_fields(q)

@@ -23,7 +23,7 @@ from archive.models import (
 )
 from archive.principal import SYSTEM, participant_principal
 
-CANARY_TEXT = "zebracanary"
+CANARY_TEXT = "qqcanaryqq"  # stems to itself, so the index holds it verbatim
 CANARY_BYTES = b"\x89CANARY-IMAGE-BYTES-7f3a9c"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import struct
 import subprocess
 import sys
@@ -538,3 +539,28 @@ def test_derivatives_replace_earlier_ones_without_leftovers(tmp_path):
 
 def test_pillow_cap_is_lowered_for_the_whole_process():
     assert Image.MAX_IMAGE_PIXELS == images.MAX_PIXELS
+
+
+@pytest.mark.filterwarnings("ignore:.*(EXIF|Tag data):UserWarning")
+def test_mutated_jpegs_are_refused_or_copied_exactly(tmp_path):
+    """Seeded byte mutations: the segment parser must agree with libjpeg or refuse."""
+    rng = random.Random(20_260_401)
+    seeds = [
+        phone_jpeg(tmp_path / "progressive.jpg", progressive=True).read_bytes(),
+        phone_jpeg(tmp_path / "restarts.jpg", restart_marker_blocks=2).read_bytes(),
+    ]
+    src, master = tmp_path / "mutated.jpg", tmp_path / "master.jpg"
+    outcomes = {"refused": 0, "copied": 0}
+    for _ in range(150):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        src.write_bytes(data)
+        try:
+            strip_metadata(src, master)
+        except BadImage:
+            outcomes["refused"] += 1
+            continue
+        assert pixels(master) == pixels(src)
+        outcomes["copied"] += 1
+    assert outcomes["refused"] and outcomes["copied"]

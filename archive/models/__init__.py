@@ -22,12 +22,13 @@ from .enums import (
 )
 from .exhibit import Exhibit, ExhibitItem, ExhibitSection
 from .people import Membership, Participant, User
+from .pipeline import PipelineStep, StepState
 from .programme import CustomTheme, ListeningSession, Programme
 
 __all__ = [
     "AgeBand", "Artefact", "ArtefactKind", "ArtefactStatus", "AuditEvent", "Base", "ConsentGiver",
     "ConsentLevel", "ConsentMethod", "ConsentRecord", "ConsentScope", "CustomTheme", "Derivative",
     "Exhibit", "ExhibitItem", "ExhibitSection", "ExhibitStatus", "ListeningSession", "Membership",
-    "Participant", "PlaceType", "Polarity", "Programme", "Role", "TagSource", "TagStatus", "ThemeTag",
+    "Participant", "PipelineStep", "PlaceType", "Polarity", "Programme", "Role", "StepState", "TagSource", "TagStatus", "ThemeTag",
     "Transcript", "TranscriptSegment", "TranscriptStatus", "User", "utcnow",
 ]

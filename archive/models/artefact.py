@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, CreatedAt, IntEnumType, new_uuid, str_enum, utcnow
@@ -50,6 +50,10 @@ class Artefact(CreatedAt, Base):
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     size_bytes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     media_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # The name the file had on the device: kept only escaped and truncated, never used as a path.
+    original_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    # The pipeline saw faces: beyond the team only a blurred picture may be shown without face consent.
+    has_faces: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     reviewed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
