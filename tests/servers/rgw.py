@@ -179,7 +179,6 @@ def rgw_s3():
             try:
                 endpoint = cluster.start()
             except (RgwStartError, subprocess.TimeoutExpired) as exc:
-                shutil.rmtree("/tmp/rgwdbg", ignore_errors=True); shutil.copytree(tmp, "/tmp/rgwdbg")
                 pytest.fail(f"Ceph RGW did not start: {exc}", pytrace=False)
             yield endpoint
         finally:
