@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from .models import (
     ConsentRecord,
     ConsentScope,
     Participant,
+    utcnow,
 )
 from .principal import Principal
 
@@ -43,10 +45,13 @@ def record_consent(
     participant: Participant,
     choice: ConsentChoice,
     artefact: Artefact | None = None,
+    at: datetime | None = None,
 ) -> tuple[ConsentRecord, list[Artefact]]:
     """Append a consent record (for the participant's default, or narrowing one artefact) and apply it.
 
-    Returns the record and the artefacts whose effective consent changed. Raises ConsentError
+    `at` dates a decision given earlier (a paper form entered later); it matters because a
+    child's own consent counts by their age when they gave it. Returns the record and the
+    artefacts whose effective consent changed. Raises ConsentError
     for a verbal consent without a witness or an artefact that is not the participant's.
     Nothing is committed: the caller owns the transaction.
     """
@@ -76,6 +81,7 @@ def record_consent(
         witness=(choice.witness or "").strip()[:200] or None,
         child_assent=choice.child_assent,
         recorded_by_id=actor.user_id,
+        created_at=at or utcnow(),
     )
     db.add(record)
     db.flush()

@@ -45,6 +45,28 @@ def erase_artefact_job(artefact_id: str) -> None:
         raise ErasureIncomplete(f"{len(left)} kinds of copy left for {artefact_id}")
 
 
+@task(retries=3, retry_delay=20)
+def process_artefact_job(artefact_id: str) -> None:
+    """Run an artefact's unfinished pipeline steps; a failure is recorded on the item, then retried."""
+    from .pipeline import run_pipeline
+
+    run_pipeline(services(), uuid.UUID(artefact_id))
+
+
+@task(retries=3, retry_delay=10)
+def refresh_index_job(artefact_ids: list[str]) -> None:
+    """Bring index entries in line with changed consent: consent is part of every search query."""
+    from archive.models import Artefact
+    from search.index import index_artefact
+
+    svc = services()
+    with svc.session() as db:
+        for artefact_id in artefact_ids:
+            artefact = db.get(Artefact, uuid.UUID(artefact_id))
+            if artefact is not None:
+                index_artefact(svc.settings.index_dir, artefact)
+
+
 def queue_erasure(artefact_ids) -> None:
     for artefact_id in artefact_ids:
         erase_artefact_job(str(artefact_id))

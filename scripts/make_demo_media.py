@@ -497,7 +497,7 @@ def photo_kitchen_table(rng: np.random.Generator) -> Image.Image:
     return photo_finish(img, rng, blur=0.9, grain=5.5, vignette=0.4, tint=(1.05, 1.0, 0.9))
 
 
-def with_gps_canary(img: Image.Image) -> Image.Exif:
+def with_gps_canary() -> Image.Exif:
     """EXIF a phone would write, including a GPS fix, for the strip-metadata demo."""
     exif = Image.Exif()
     exif[Base.Make] = "ChorusDemo"
@@ -862,7 +862,7 @@ def main(argv: list[str] | None = None) -> int:
         img = fn(np.random.default_rng(seed))
         kwargs = dict(quality=80, subsampling="4:2:0", optimize=True)
         if name == "photo-damp-wall.jpg":
-            kwargs["exif"] = with_gps_canary(img)
+            kwargs["exif"] = with_gps_canary()
         img.save(out / name, "JPEG", **kwargs)
 
     drawings = {

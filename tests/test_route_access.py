@@ -25,6 +25,8 @@ ACCESS = {
     "participant.my_things": ("GET", {"participant_a", "participant_b"}),
     "participant.withdraw_one": ("POST", {"participant_a"}),
     "participant.withdraw_everything": ("POST", {"participant_a", "participant_b"}),
+    "share.choose": ("GET", {"participant_a", "participant_b"}),
+    "share.share": ("GET", {"participant_a", "participant_b"}),
     "staff.dashboard": ("GET", STAFF),
     "staff.programme": ("GET", {"analyst", "admin"}),
     "staff.add_session": ("POST", {"admin"}),
@@ -72,7 +74,8 @@ def _as(client, who: str, world) -> None:
 
 def _url(app, endpoint: str, world) -> str:
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-    values = {"artefact_id": str(world["item"].id), "code": world["programme"].code, "kind": "thumbnail"}
+    values = {"artefact_id": str(world["item"].id), "code": world["programme"].code, "kind": "thumbnail",
+              "page": "photo"}
     with app.test_request_context():
         from flask import url_for
 

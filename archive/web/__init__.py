@@ -88,7 +88,8 @@ def _register_blueprints(app: Flask) -> None:
     from .media import bp as media_bp
     from .participant import bp as participant_bp
     from .public import bp as public_bp
+    from .share import bp as share_bp
     from .staff import bp as staff_bp
 
-    for bp in (public_bp, auth_bp, participant_bp, staff_bp, media_bp, api_bp):
+    for bp in (public_bp, auth_bp, participant_bp, share_bp, staff_bp, media_bp, api_bp):
         app.register_blueprint(bp)

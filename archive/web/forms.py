@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import AgeBand, PlaceType
 from ..programmes import AVATARS
@@ -60,3 +72,24 @@ class SessionForm(FlaskForm):
     age_band = SelectField(
         "Age group", choices=[("", "Mixed ages")] + [(b.value, b.label) for b in AgeBand], validators=[Optional()]
     )
+
+
+PLACE_CHOICES = [("", "Choose a place")] + [
+    (p, p.title()) for p in ("home", "school", "street", "park", "shop", "bus", "online")
+]
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ShareForm(FlaskForm):
+    """One form for every kind of sharing; the view decides which fields a kind shows."""
+
+    upload_id = HiddenField()
+    media = FileField("Choose a file")
+    title = StringField("Give it a name", validators=[Optional(), Length(max=200, message="Use 200 letters or fewer")])
+    story = TextAreaField("Tell us about it", validators=[Optional()])
+    place = SelectField("Where did it happen?", choices=PLACE_CHOICES, validators=[Optional()])
+    themes = CheckboxesField("What is it about?", validators=[Optional()])

@@ -7,7 +7,7 @@ import uuid
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from sqlalchemy import select
 
-from ingest.jobs import queue_erasure
+from ingest.jobs import queue_erasure, refresh_index_job
 
 from ..consent import Context, visible_artefacts
 from ..consent_records import ConsentChoice, record_consent
@@ -50,11 +50,13 @@ def consent():
     """Choose what may happen to everything this participant shares."""
     form = ConsentForm()
     if form.validate_on_submit():
-        record_consent(db(), g.principal, g.participant, ConsentChoice(
+        _, changed = record_consent(db(), g.principal, g.participant, ConsentChoice(
             level=ConsentLevel.parse(form.level.data),
             credit=form.credit.data, face=form.face.data, voice=form.voice.data,
         ))
         db().commit()
+        if changed:
+            refresh_index_job([str(a.id) for a in changed])
         flash("Thank you. Your choices are saved. You can change them at any time.")
         return redirect(url_for("participant.my_things"))
     return render_template("participant/consent.html", form=form), 400 if form.errors else 200

@@ -31,6 +31,7 @@ BINARIES = ("ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "monmapt
 INSTALL_HINT = "apt-get install radosgw ceph-mon ceph-osd"
 START_TIMEOUT = 90
 STOP_TIMEOUT = 30
+MAX_RESTARTS = 2
 
 
 @dataclass(frozen=True)
@@ -138,21 +139,30 @@ class RgwCluster:
         return result.stdout
 
     def _daemon(self, program: str, ceph_name: str, *args: str) -> None:
+        self._daemons.append((ceph_name, self._spawn([program, "-f", "-c", str(self.conf), *args], ceph_name)))
+
+    def _spawn(self, argv: list[str], ceph_name: str) -> subprocess.Popen:
         # Foreground (-f) children, so teardown can wait on them instead of chasing pid files.
-        with open(self.root / "log" / f"ceph-{ceph_name}.stderr", "wb") as log:
-            proc = subprocess.Popen(
-                [program, "-f", "-c", str(self.conf), *args],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
+        with open(self.root / "log" / f"ceph-{ceph_name}.stderr", "ab") as log:
+            return subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
                 start_new_session=True,
             )
-        self._daemons.append((ceph_name, proc))
 
     def _wait_for_http(self, url: str) -> None:
         deadline = time.monotonic() + START_TIMEOUT
+        restarts = 0
         while time.monotonic() < deadline:
-            for name, proc in self._daemons:
-                if proc.poll() is not None:
+            for i, (name, proc) in enumerate(self._daemons):
+                if proc.poll() is None:
+                    continue
+                # A daemon that dies while starting gets MAX_RESTARTS more tries. The known case:
+                # ceph-osd 16.2 sometimes sends its first mon command before it has the monmap
+                # (fsid all zeros), is refused with 'wrong fsid' and exits; started again, it comes up.
+                if restarts == MAX_RESTARTS:
                     raise RgwStartError(f"{name} exited with {proc.returncode}: {self._log_tail(name)}")
+                restarts += 1
+                self._daemons[i] = (name, self._spawn(proc.args, name))
             try:
                 urllib.request.urlopen(url, timeout=2).close()
                 return

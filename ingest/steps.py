@@ -1,0 +1,121 @@
+"""The pipeline's steps. Each takes a StepContext, does its work, writes its rows (the pipeline commits)."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import delete
+
+from archive.frameworks import load_framework
+from archive.models import ArtefactKind, Programme, TagSource, TagStatus, ThemeTag, Transcript, TranscriptSegment
+from media import images
+
+from .pipeline import StepContext, StepSkipped
+
+PICTURE_KINDS = (ArtefactKind.PHOTO, ArtefactKind.DRAWING)
+
+
+def derivatives(ctx: StepContext) -> None:
+    """Thumbnails and a web image for pictures; 16 kHz audio, a playable proxy, poster and waveform for recordings."""
+    master = ctx.master()
+    if ctx.artefact.kind in PICTURE_KINDS:
+        made = images.make_derivatives(master, ctx.work)
+        for kind, name in (("web_image", "web"), ("thumbnail", "thumb")):
+            info = made[name]
+            ctx.store_derivative(kind, info.path, info.media_type, info.width, info.height)
+        return
+    _recording_derivatives(ctx, master)
+
+
+def _recording_derivatives(ctx: StepContext, master) -> None:
+    from media import av
+
+    probed = av.probe(master)
+    proxy = ctx.work / ("proxy.mp4" if probed.has_video else "proxy.m4a")
+    av.make_proxy(master, proxy, probed)
+    ctx.store_derivative("proxy", proxy, "video/mp4" if probed.has_video else "audio/mp4", probed.width, probed.height)
+    if probed.has_video:
+        poster = ctx.work / "poster.jpg"
+        av.make_poster(master, poster, probed)
+        with images.open_image(poster) as img:
+            size = img.size
+        ctx.store_derivative("poster", poster, "image/jpeg", *size)
+    if not probed.has_audio:
+        return
+    wav = ctx.work / "audio16k.wav"
+    av.extract_audio_16k(master, wav)
+    ctx.store_derivative("audio_16k", wav, "audio/wav")
+    peaks = ctx.work / "waveform.json"
+    peaks.write_text(json.dumps({"peaks": [round(p, 3) for p in av.waveform_peaks(wav)]}))
+    ctx.store_derivative("waveform", peaks, "application/json")
+
+
+def transcribe(ctx: StepContext) -> None:
+    """Transcribe the 16 kHz audio with Whisper into timed segments and WebVTT captions."""
+    from media.transcribe import empty_transcript, load_transcriber, to_webvtt
+
+    existing = ctx.artefact.transcript
+    if existing is not None and (existing.edited or any(s.locked for s in existing.segments)):
+        raise StepSkipped("a person has corrected this transcript; it is not re-run")
+    audio = ctx.derivative("audio_16k")
+    if audio is None:
+        result, model = empty_transcript(0.0), ""  # a video with no sound track: nothing to hear
+    else:
+        transcriber = load_transcriber(ctx.settings.whisper_model, cache_dir=ctx.settings.data_dir / "models")
+        result, model = transcriber.transcribe(ctx.fetch(audio.object_key, "audio.wav")), ctx.settings.whisper_model
+    ctx.ensure_live()
+    if existing is not None:
+        ctx.db.delete(existing)
+        ctx.db.flush()
+    transcript = Transcript(artefact_id=ctx.artefact.id, language=result.language, duration=result.duration,
+                            model_name=model, no_speech=result.flagged_no_speech)
+    for position, segment in enumerate(result.segments):
+        transcript.segments.append(TranscriptSegment(
+            position=position, start=segment.start, end=segment.end, text=segment.text.strip(),
+            confidence=segment.confidence,
+            words=[{"start": w.start, "end": w.end, "text": w.text, "p": w.probability} for w in segment.words],
+        ))
+    ctx.db.add(transcript)
+    captions = ctx.work / "captions.vtt"
+    captions.write_text(to_webvtt(result), encoding="utf-8")
+    ctx.store_derivative("captions", captions, "text/vtt")
+
+
+def tag(ctx: StepContext) -> None:
+    """Suggest themes from the story and transcript, with evidence and polarity; participants' own picks weigh in."""
+    from .tagger import suggest_tags
+
+    artefact = ctx.artefact
+    programme = ctx.db.get(Programme, artefact.programme_id)
+    framework = load_framework(programme.framework)
+    picks = tuple(t.theme for t in artefact.tags if t.source == TagSource.PARTICIPANT)
+    texts = [("story", " ".join(p for p in (artefact.title, artefact.story) if p))]
+    if artefact.transcript is not None and artefact.transcript.segments:
+        texts.append(("transcript", artefact.transcript.text))
+    suggestions = {}
+    for _, text in texts:
+        for suggestion in suggest_tags(text, framework, participant_themes=picks):
+            best = suggestions.get(suggestion.theme)
+            if best is None or suggestion.confidence > best.confidence:
+                suggestions[suggestion.theme] = suggestion
+    ctx.ensure_live()
+    ctx.db.execute(delete(ThemeTag).where(ThemeTag.artefact_id == artefact.id, ThemeTag.source == TagSource.MODEL))
+    for s in suggestions.values():
+        ctx.db.add(ThemeTag(
+            artefact_id=artefact.id, framework=framework.code, theme=s.theme, source=TagSource.MODEL,
+            confidence=s.confidence, evidence=s.evidence, evidence_start=s.evidence_start,
+            evidence_end=s.evidence_end, polarity=s.polarity, status=TagStatus.SUGGESTED,
+        ))
+
+
+def index(ctx: StepContext) -> None:
+    """Put the artefact in the search index (or keep it out, if its consent does not allow search)."""
+    from search.index import index_artefact
+
+    ctx.db.flush()
+    ctx.db.refresh(ctx.artefact)
+    ctx.ensure_live()
+    index_artefact(ctx.settings.index_dir, ctx.artefact)
+
+
+STEP_FUNCTIONS = {"derivatives": derivatives, "transcribe": transcribe, "tag": tag, "index": index}
