@@ -38,7 +38,6 @@ CRASH_EXIT = 86
 
 
 class LocalHarness:
-    name = "local"
     versioned = False
 
     def __init__(self, tmp_path: Path) -> None:
@@ -50,10 +49,14 @@ class LocalHarness:
     def make(self) -> Storage:
         return LocalStorage(self.root)
 
-    def unreachable(self) -> Storage:
+    def unreachable(self) -> tuple[Storage, str]:
+        """A store that cannot work, and the place its errors must name."""
         blocker = self.tmp_path / "not-a-folder"
         blocker.write_bytes(b"")
-        return LocalStorage(blocker / "media")
+        return LocalStorage(blocker / "media"), str(blocker / "media")
+
+    def absent(self) -> Storage:
+        return LocalStorage(self.tmp_path / "never-created")
 
     def fail_midway(self, storage: Storage, monkeypatch: pytest.MonkeyPatch, crash: bool) -> None:
         real_write, calls = os.write, []
@@ -96,7 +99,7 @@ class S3Harness:
     versioned = True
 
     def __init__(self, name: str, endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.name, self.endpoint = name, endpoint
+        self.endpoint = endpoint
         # The storage finds credentials the way production does: boto3's chain, here the environment.
         for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
             monkeypatch.delenv(var, raising=False)
@@ -120,11 +123,14 @@ class S3Harness:
     def make(self) -> S3Storage:
         return S3Storage(self.bucket, self.endpoint.endpoint_url, REGION, APP_PREFIX)
 
-    def unreachable(self) -> Storage:
+    def unreachable(self) -> tuple[Storage, str]:
         with socket.socket() as sock:  # a port nobody listens on once the socket is closed
             sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        return S3Storage(self.bucket, f"http://127.0.0.1:{port}", REGION, APP_PREFIX, attempts=1)
+            endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        return S3Storage(self.bucket, endpoint, REGION, APP_PREFIX, attempts=1), endpoint
+
+    def absent(self) -> Storage:
+        return S3Storage(f"chorus-absent-{uuid.uuid4().hex[:12]}", self.endpoint.endpoint_url, REGION, APP_PREFIX)
 
     def fail_midway(self, storage: S3Storage, monkeypatch: pytest.MonkeyPatch, crash: bool) -> None:
         def second_part(params, **kwargs) -> None:
@@ -376,11 +382,11 @@ def test_missing_object(store):
 
 
 def test_unreachable_store_is_reported_not_mistaken_for_missing_objects(store):
-    down = store.unreachable()
+    down, where = store.unreachable()
     key = new_prefix() + "master"
-    with pytest.raises(StorageUnavailable, match=r"local storage|unreachable") as info:
+    with pytest.raises(StorageUnavailable, match=r"is not usable|is unreachable") as info:
         down.check()
-    assert ("not-a-folder" in str(info.value)) or ("127.0.0.1" in str(info.value))
+    assert where in str(info.value)
     for call in (
         lambda: down.put(key, io.BytesIO(b"x")),
         lambda: down.open(key),
@@ -389,6 +395,19 @@ def test_unreachable_store_is_reported_not_mistaken_for_missing_objects(store):
         lambda: list(down.iter_keys()),
     ):
         with pytest.raises(StorageUnavailable):
+            call()
+
+
+def test_missing_bucket_or_folder_is_an_outage_not_an_empty_store(store):
+    absent = store.absent()
+    key = new_prefix() + "master"
+    for call in (
+        lambda: absent.exists(key),
+        lambda: absent.open(key),
+        lambda: absent.delete_prefix(new_prefix()),
+        lambda: list(absent.iter_keys()),
+    ):
+        with pytest.raises(StorageUnavailable, match="does not exist|missing"):
             call()
 
 
@@ -408,6 +427,10 @@ def test_download_url_serves_the_bytes(store, canary):
         return
     with urllib.request.urlopen(url, timeout=10) as response:
         assert response.read() == data
+    store.storage.delete_prefix(key.split("derivatives/")[0])
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(url, timeout=10)
+    assert info.value.code == 404  # a link handed out before erasure stops working with it
 
 
 @pytest.mark.parametrize("store", ["rgw"], indirect=True)  # moto accepts any signature and expiry

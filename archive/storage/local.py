@@ -70,7 +70,7 @@ class LocalStorage(Storage):
             finally:
                 os.close(fd)
             check_expected(key, digest, expected)
-            with open(tmp, "rb") as written:
+            with self._disk(), open(tmp, "rb") as written:
                 if sha256_of_stream(written)[0] != digest:
                     raise ChecksumMismatch(f"{key!r}: bytes read back from {self.root} differ from those written")
             dest = self._path(key)

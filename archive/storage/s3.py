@@ -13,7 +13,6 @@ import uuid
 from typing import BinaryIO, Iterator
 
 import boto3
-from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError
 from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -38,6 +37,8 @@ DELETE_BATCH = 1000  # the most keys one DeleteObjects request accepts
 # Writes racing an erasure can add versions after a listing; give up loudly rather than loop forever.
 ERASE_ROUNDS = 5
 PROBE_FOLDER = ".chorus-check/"
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 60
 DENIED_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
 
 
@@ -50,7 +51,6 @@ class S3Storage(Storage):
         prefix: str = "",
         *,
         attempts: int = 3,
-        connect_timeout: float = 5.0,
     ) -> None:
         self.bucket = bucket
         # A folder inside the bucket that holds everything of this app ("" for the whole bucket).
@@ -62,12 +62,11 @@ class S3Storage(Storage):
             s3={"addressing_style": "path"},
             # Counts the first try too; standard mode backs off with jitter between tries.
             retries={"mode": "standard", "total_max_attempts": attempts},
-            connect_timeout=connect_timeout,
-            read_timeout=60,
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=READ_TIMEOUT,
         )
         # A session of our own: boto3's default session is not safe to share between threads.
         self.client = boto3.session.Session().client("s3", endpoint_url=endpoint_url or None, config=config)
-        self._transfer = TransferConfig()
 
     @property
     def _where(self) -> str:
@@ -86,7 +85,7 @@ class S3Storage(Storage):
             spool.seek(0)
             with self._errors(key):
                 # Single PUT or multipart; a failed multipart is aborted, so no part is kept.
-                self.client.upload_fileobj(spool, self.bucket, name, Config=self._transfer)
+                self.client.upload_fileobj(spool, self.bucket, name)
                 self._verify_read_back(key, name, digest)
         return StoredObject(key, digest, size)
 
@@ -135,8 +134,8 @@ class S3Storage(Storage):
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         validate_prefix(prefix, allow_empty=True)
         with self._errors():
-            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix + prefix)
-            for page in pages:
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
                 for item in page.get("Contents", []):
                     key = item["Key"][len(self.prefix) :]
                     if not key.startswith("."):
@@ -161,7 +160,8 @@ class S3Storage(Storage):
         try:
             spool.write(chunk)
         except OSError as exc:
-            raise StorageUnavailable(f"cannot stage {key!r} for upload in the temp folder: {exc.strerror or exc}") from exc
+            reason = exc.strerror or exc
+            raise StorageUnavailable(f"cannot stage {key!r} for upload in the temp folder: {reason}") from exc
 
     def _verify_read_back(self, key: str, name: str, digest: str) -> None:
         response = self.client.get_object(Bucket=self.bucket, Key=name)
@@ -170,7 +170,9 @@ class S3Storage(Storage):
         if stored != digest:
             # Keys are written by one job at a time, so the version just read is the one just written.
             self._delete_exact(name, response.get("VersionId"))
-            raise ChecksumMismatch(f"{key!r}: {self._where} returned sha256 {stored} for bytes sent as {digest}; upload removed")
+            raise ChecksumMismatch(
+                f"{key!r}: {self._where} returned sha256 {stored} for bytes sent as {digest}; upload removed"
+            )
 
     def _delete_exact(self, name: str, version: str | None) -> None:
         # Deleting by version removes it outright; without a version a versioned bucket adds a marker.
@@ -186,7 +188,9 @@ class S3Storage(Storage):
         for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=name):
             for upload in page.get("Uploads", []):
                 try:
-                    self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
                 except ClientError as exc:
                     if exc.response["Error"]["Code"] != "NoSuchUpload":  # finished or aborted meanwhile
                         raise

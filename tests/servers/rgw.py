@@ -5,8 +5,8 @@ secrets, versioned deletes (see the S3 section of shared/design/reliability.md).
 
 Use the session fixture ``rgw_s3``, which yields an :class:`S3Endpoint`; import it into a test
 module (``from tests.servers.rgw import rgw_s3``) or a conftest. Starting takes ~12 s, once per
-session. Needs Debian's ``radosgw ceph-mon ceph-osd`` and root: ``ceph-osd`` wants to raise its
-open-file limit, and a memstore OSD keeps all data in memory, so nothing outlives the session.
+session; ports are picked free, data lives in memory (memstore OSD) and a temp folder, and
+teardown waits for every daemon to exit. Needs Debian's ``radosgw ceph-mon ceph-osd``.
 """
 
 from __future__ import annotations
@@ -93,15 +93,14 @@ class RgwCluster:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.conf = root / "ceph.conf"
-        self.rgw_port = _free_port()
         self._daemons: list[tuple[str, subprocess.Popen]] = []  # (ceph name, process)
 
     def start(self) -> S3Endpoint:
         for sub in ("mon/ceph-a", "osd/ceph-0", "run", "log"):
             (self.root / sub).mkdir(parents=True)
         fsid = str(uuid.uuid4())
-        mon_port = _free_port()
-        self.conf.write_text(_config(self.root, fsid, mon_port, self.rgw_port))
+        mon_port, rgw_port = _free_port(), _free_port()
+        self.conf.write_text(_config(self.root, fsid, mon_port, rgw_port))
         keyring, monmap = str(self.root / "keyring"), str(self.root / "monmap")
         self._run("ceph-authtool", "--create-keyring", keyring, "--gen-key", "-n", "mon.", "--cap", "mon", "allow *")
         self._run("monmaptool", "--create", "--addv", "a", f"[v1:127.0.0.1:{mon_port}]", "--fsid", fsid, monmap)
@@ -111,7 +110,7 @@ class RgwCluster:
         self._run("ceph-osd", "-c", str(self.conf), "-i", osd_id, "--mkfs")
         self._daemon("ceph-osd", f"osd.{osd_id}", "-i", osd_id)
         self._daemon("radosgw", "client.rgw.gw", "-n", "client.rgw.gw")
-        endpoint = f"http://127.0.0.1:{self.rgw_port}"
+        endpoint = f"http://127.0.0.1:{rgw_port}"
         self._wait_for_http(endpoint)
         access_key, secret_key = secrets.token_hex(10).upper(), secrets.token_urlsafe(30)
         self._run(
@@ -121,8 +120,7 @@ class RgwCluster:
         return S3Endpoint(endpoint, access_key, secret_key)
 
     def stop(self) -> None:
-        # Reverse order, and wait for each exit: a mon still shutting down makes the next
-        # session's fresh mon fail with 'wrong fsid'.
+        # Reverse order, and wait for each exit, so no daemon outlives the session or its temp folder.
         for _, proc in reversed(self._daemons):
             proc.terminate()
             try:
@@ -145,8 +143,7 @@ class RgwCluster:
         # Foreground (-f) children, so teardown can wait on them instead of chasing pid files.
         with open(self.root / "log" / f"ceph-{ceph_name}.stderr", "ab") as log:
             return subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
-                start_new_session=True,
+                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.root
             )
 
     def _wait_for_http(self, url: str) -> None:
@@ -170,7 +167,8 @@ class RgwCluster:
                 return  # any HTTP answer means the gateway is serving
             except OSError:
                 time.sleep(0.25)
-        raise RgwStartError(f"radosgw did not answer on {url} within {START_TIMEOUT}s: {self._log_tail('client.rgw.gw')}")
+        tail = self._log_tail("client.rgw.gw")
+        raise RgwStartError(f"radosgw did not answer on {url} within {START_TIMEOUT}s: {tail}")
 
     def _log_tail(self, ceph_name: str) -> str:
         logs = sorted((self.root / "log").glob(f"ceph-{ceph_name}.*"))
