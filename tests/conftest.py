@@ -29,7 +29,7 @@ from archive.programmes import create_programme, create_session, join_session
 from archive.services import Services
 from archive.settings import load_settings
 
-pytest_plugins = ["tests.servers.postgres", "tests.servers.redis", "tests.servers.rgw"]
+pytest_plugins = ["tests.servers.postgres", "tests.servers.redis", "tests.servers.rgw", "tests.servers.moto"]
 
 STAFF_PASSWORD = "correct horse battery staple"
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
+
+import pytest
 
 from sqlalchemy import select
 
@@ -144,3 +147,49 @@ def test_fsck_reports_changed_missing_untracked_and_pending(db, make, services, 
     assert report.untracked == ["artefacts/stray/master"]
     assert report.pending_erasure == [pending.master_key]
     assert not report.clean
+
+
+@pytest.fixture(params=["moto", "rgw"])
+def s3_services(request, tmp_path, monkeypatch, migrated_sqlite):
+    """The app's services on a versioned S3 bucket of a real (RGW) or in-process (moto) server."""
+    import boto3
+    import shutil
+
+    from archive.services import Services
+    from archive.settings import load_settings
+
+    endpoint = request.getfixturevalue(f"{request.param}_s3")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", endpoint.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", endpoint.secret_key)
+    for name in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.setenv(name, os.devnull)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    bucket = f"chorus-erasure-{request.param}-{tmp_path.name[-8:].lower().replace('_', '-')}"
+    client = boto3.client("s3", endpoint_url=endpoint.endpoint_url, region_name="eu-west-2",
+                          aws_access_key_id=endpoint.access_key, aws_secret_access_key=endpoint.secret_key)
+    where = {"CreateBucketConfiguration": {"LocationConstraint": "eu-west-2"}} if request.param == "moto" else {}
+    client.create_bucket(Bucket=bucket, **where)
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    settings = load_settings(data_dir=tmp_path / "data", queue_url="memory://", storage="s3", s3_bucket=bucket,
+                             s3_endpoint_url=endpoint.endpoint_url, s3_region="eu-west-2")
+    shutil.copyfile(migrated_sqlite, settings.data_dir / "chorus.sqlite3")
+    svc = Services(settings)
+    svc.storage.check()
+    yield svc, client, bucket
+    svc.close()
+
+
+def test_erasure_on_a_versioned_bucket_leaves_no_version_or_marker(s3_services):
+    from tests.conftest import Factory
+
+    svc, client, bucket = s3_services
+    with svc.session() as db:
+        make = Factory(db, svc.storage)
+        item = make.shared(ConsentLevel.TEAM, content=CANARY_BYTES + b" master v1")
+        svc.storage.put(item.master_key, io.BytesIO(CANARY_BYTES + b" master v2"))  # a second version
+        withdraw_artefact(db, SYSTEM, item)
+        db.commit()
+        assert erase_artefact(ErasureContext(db, svc.storage, svc.settings), item.id, SYSTEM) == []
+    listing = client.list_object_versions(Bucket=bucket)
+    assert listing.get("Versions", []) == [] and listing.get("DeleteMarkers", []) == []

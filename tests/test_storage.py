@@ -11,7 +11,6 @@ import errno
 import hashlib
 import io
 import os
-import secrets
 import socket
 import time
 import urllib.error
@@ -29,7 +28,7 @@ from archive.storage import make_storage
 from archive.storage.base import ChecksumMismatch, ObjectMissing, Storage, StorageError, StorageUnavailable
 from archive.storage.local import LocalStorage
 from archive.storage.s3 import S3Storage
-from tests.servers.rgw import S3Endpoint, rgw_s3  # noqa: F401  (fixture used via getfixturevalue)
+from tests.servers.rgw import S3Endpoint
 
 REGION = "eu-west-2"
 APP_PREFIX = "chorus/"
@@ -172,17 +171,6 @@ class S3Harness:
             if needle in body:
                 hits.append(f"{v['Key']}@{v['VersionId']}")
         return hits
-
-
-@pytest.fixture(scope="session")
-def moto_s3():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield S3Endpoint(f"http://{host}:{port}", secrets.token_hex(10), secrets.token_hex(20))
-    server.stop()
 
 
 @pytest.fixture(params=["local", "moto", "rgw"])
