@@ -392,16 +392,20 @@ def _polarity_examples(framework: Framework) -> list[tuple[str, str]]:
 def theme_index(framework: Framework, embedder: Embedder) -> ThemeIndex:
     """The framework's anchors embedded and centred; cached because it costs ~0.5 s."""
     rows = [(pos, text, pol) for pos, t in enumerate(framework.themes) for text, pol in _anchor_texts(t)]
-    raw = embedder.embed([text for _, text, _ in rows])
-    centre = raw.mean(axis=0)
     polarity = _polarity_examples(framework)
+    # Most polarity phrases are anchors too; each distinct text is embedded once.
+    texts = list(dict.fromkeys([text for _, text, _ in rows] + [text for text, _ in polarity]))
+    where = {text: i for i, text in enumerate(texts)}
+    raw = embedder.embed(texts)
+    centre = raw[: len(rows)].mean(axis=0) if rows else raw.mean(axis=0)
+    vectors = _unit_rows(raw - centre)
     return ThemeIndex(
         framework=framework,
-        anchors=_unit_rows(raw - centre),
+        anchors=vectors[[where[text] for _, text, _ in rows]],
         owner=np.array([pos for pos, _, _ in rows]),
         barrier=np.array([pol == "barrier" for _, _, pol in rows]),
         asset=np.array([pol == "asset" for _, _, pol in rows]),
-        polarity_anchors=_unit_rows(embedder.embed([t for t, _ in polarity]) - centre),
+        polarity_anchors=vectors[[where[text] for text, _ in polarity]],
         polarity_barrier=np.array([p == "barrier" for _, p in polarity]),
         centre=centre,
         cues=tuple(_cue_pattern(cue_words(framework, t)) for t in framework.themes),

@@ -38,7 +38,7 @@ import os
 import re
 import wave
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +57,8 @@ VOICE_NOTE_MAX_SECONDS = 10 * 60
 VIDEO_MAX_SECONDS = 5 * 60
 # A phone stops a "5:00" recording a few frames late; that is not worth a refusal.
 DURATION_GRACE_SECONDS = 1.0
+# Shorter than this is a damaged or forged header (a zeroed sample table), not a recording.
+MIN_SECONDS = 0.1
 MAX_LONG_SIDE = 4096  # DCI 4K; UHD phones record 3840x2160
 MAX_SHORT_SIDE = 2160
 MAX_FPS = 120.0
@@ -147,6 +149,8 @@ def probe(path: str | os.PathLike[str], *, media_type: str | None = None) -> Pro
         _input(path, demuxer), timeout=PROBE_TIMEOUT_S, memory_mb=PROBE_MEMORY_MB, check=False, loglevel="info"
     )
     found = _parse_listing(result.stderr, demuxer, media_type, path)
+    if found.duration <= 0 and (found.has_audio or found.has_video):
+        found = replace(found, duration=_scanned_duration(path, found))
     _check_caps(found)
     return found
 
@@ -229,19 +233,46 @@ def _fps(details: str | None) -> float | None:
     return rates.get("fps", rates.get("tbr"))
 
 
+_LAST_TIME = re.compile(r"time=(\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
+
+
+def _scanned_duration(path: Path, found: Probe) -> float:
+    """Length from the packets themselves, for files whose header has none.
+
+    Browsers' MediaRecorder and other streaming writers leave WebM without a duration. The
+    packets are copied to nowhere (no decoding), and never past the cap, so a file that would
+    run for hours costs no more than one at the limit.
+    """
+    limit = _limit_for(found) + DURATION_GRACE_SECONDS + 1
+    result = run_ffmpeg(
+        [*_input(path, found.container), "-map", "0:V?", "-map", "0:a?", "-c", "copy", "-t", f"{limit:g}",
+         "-f", "null", "-"],
+        timeout=PROBE_TIMEOUT_S, memory_mb=PROBE_MEMORY_MB, loglevel="info",
+    )  # fmt: skip
+    times = _LAST_TIME.findall(result.stderr)
+    if not times:
+        return 0.0
+    hours, minutes, seconds = times[-1]
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def _limit_for(found: Probe) -> float:
+    return VIDEO_MAX_SECONDS if found.has_video else VOICE_NOTE_MAX_SECONDS
+
+
 # --- caps ------------------------------------------------------------------------------------------
 
 
 def _check_caps(found: Probe) -> None:
     if not (found.has_audio or found.has_video):
         raise MediaRejected("This file has no sound or pictures in it. Please choose the recording itself.")
-    if not math.isfinite(found.duration) or found.duration <= 0:
+    if not math.isfinite(found.duration) or found.duration < MIN_SECONDS:
         raise MediaRejected(
             "Chorus can't tell how long this recording is, so it may be damaged. Please record or save it again."
         )
     if found.has_video:
         _check_picture(found)
-    limit = VIDEO_MAX_SECONDS if found.has_video else VOICE_NOTE_MAX_SECONDS
+    limit = _limit_for(found)
     if found.duration > limit + DURATION_GRACE_SECONDS:
         what = "video" if found.has_video else "recording"
         raise MediaRejected(
@@ -364,8 +395,7 @@ def extract_audio_16k(
 
 def _duration_cap(found: Probe) -> list[str]:
     # The header was checked, but the packets may run on past it; never render more than the cap.
-    limit = VIDEO_MAX_SECONDS if found.has_video else VOICE_NOTE_MAX_SECONDS
-    return ["-t", f"{limit + DURATION_GRACE_SECONDS:g}"]
+    return ["-t", f"{_limit_for(found) + DURATION_GRACE_SECONDS:g}"]
 
 
 def waveform_peaks(wav_path: str | os.PathLike[str], buckets: int = 800) -> list[float]:
