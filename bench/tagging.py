@@ -36,7 +36,15 @@ if str(ROOT) not in sys.path:
 
 from archive.frameworks import Framework, load_framework  # noqa: E402
 from ingest.embeddings import Embedder  # noqa: E402
-from ingest.tagger import DEFAULT_PARAMS, Analysis, Params, analyse, decide, theme_scores  # noqa: E402
+from ingest.tagger import (  # noqa: E402
+    DEFAULT_PARAMS,
+    Analysis,
+    Params,
+    analyse,
+    decide,
+    evidence_unit,
+    score_units,
+)
 
 LABELLED = ROOT / "bench" / "data" / "theme_texts.jsonl"
 UNSEEN = ROOT / "tests" / "data" / "unseen_theme_texts.jsonl"
@@ -107,12 +115,13 @@ def analyse_all(rows: Sequence[dict[str, Any]], framework: Framework, embedder: 
     return [analyse(row["text"], framework, embedder=embedder) for row in rows]
 
 
-def evaluate(rows, framework, embedder, params: Params = DEFAULT_PARAMS) -> tuple[Scores, float]:
-    """Scores and texts per second, timing each text through the whole tagger."""
+def evaluate(rows, framework, embedder, params: Params = DEFAULT_PARAMS):
+    """Scores, texts per second (each text through the whole tagger) and the analyses."""
     start = time.perf_counter()
-    predictions = predictions_of(analyse_all(rows, framework, embedder), params)
+    analyses = analyse_all(rows, framework, embedder)
+    predictions = predictions_of(analyses, params)
     elapsed = time.perf_counter() - start
-    return score(framework.codes, [gold(r) for r in rows], predictions), len(rows) / elapsed
+    return score(framework.codes, [gold(r) for r in rows], predictions), len(rows) / elapsed, analyses
 
 
 def print_scores(name: str, scores: Scores, out=sys.stdout) -> None:
@@ -128,6 +137,12 @@ def print_scores(name: str, scores: Scores, out=sys.stdout) -> None:
         f"polarity accuracy {scores.polarity_accuracy:.3f} (on {scores.polarity_judged} found themes)",
         file=out,
     )
+
+
+def print_reliability(rows, out=sys.stdout) -> None:
+    print("confidence band   suggestions  mean confidence  share labelled", file=out)
+    for low, high, n, mean_conf, hit in rows:
+        print(f"  {low:.2f}-{high:.2f}      {n:11d}  {mean_conf:15.2f}  {hit:14.2f}", file=out)
 
 
 def _summary(scores: Scores, throughput: float, rows: int) -> dict[str, Any]:
@@ -156,8 +171,9 @@ def run(framework_code: str = "determinants") -> dict[str, Any]:
         if not path.exists():
             continue
         rows = load_texts(path)
-        scores, throughput = evaluate(rows, framework, embedder)
+        scores, throughput, analyses = evaluate(rows, framework, embedder)
         print_scores(f"{name}: {path.relative_to(ROOT)} ({len(rows)} texts)", scores)
+        print_reliability(reliability(analyses, [gold(r) for r in rows], DEFAULT_PARAMS))
         figures[name] = _summary(scores, throughput, len(rows))
     print(f"\nmodel load {load_seconds:.2f} s, framework anchors {index_seconds:.2f} s")
     return figures
@@ -166,26 +182,45 @@ def run(framework_code: str = "determinants") -> dict[str, Any]:
 # --- tuning (labelled set only) ---------------------------------------------------------
 
 
-def fit_calibration(analyses: Sequence[Analysis], golds, params: Params) -> tuple[float, float]:
-    """Logistic fit of 'is this theme labelled' on the theme's best score (Platt scaling)."""
-    xs, ys = [], []
+def calibration_data(analyses: Sequence[Analysis], golds, params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """Per text and theme: the evidence unit's score and its gap to that unit's best theme,
+    and whether the theme is labelled."""
+    features, labelled = [], []
     for analysis, want in zip(analyses, golds, strict=True):
         if not analysis.units:
             continue
-        best = theme_scores(analysis, params).max(axis=0)
+        scores, unit_best, qualifies = score_units(analysis, params)
         for pos, code in enumerate(analysis.index.framework.codes):
-            xs.append(best[pos])
-            ys.append(code in want)
-    return _logistic(np.array(xs), np.array(ys, dtype=float))
+            allowed = qualifies[:, pos] if qualifies[:, pos].any() else np.ones(len(scores), bool)
+            unit = evidence_unit(scores[:, pos], allowed, analysis.units)
+            features.append((scores[unit, pos], scores[unit, pos] - unit_best[unit]))
+            labelled.append(code in want)
+    return np.array(features), np.array(labelled, dtype=float)
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, steps: int = 5000) -> tuple[float, float]:
-    slope, intercept = 1.0, 0.0
-    for _ in range(steps):
-        p = 1 / (1 + np.exp(-(slope * x + intercept)))
-        slope -= 2.0 * float(((p - y) * x).mean())
-        intercept -= 2.0 * float((p - y).mean())
-    return slope, -intercept / slope
+def fit_calibration(analyses: Sequence[Analysis], golds, params: Params) -> tuple[float, float, float]:
+    """Logistic regression of 'is this theme labelled' on the score and its gap (Platt scaling)."""
+    x, y = calibration_data(analyses, golds, params)
+    design = np.column_stack([x, np.ones(len(x))])
+    weights = np.zeros(design.shape[1])
+    for _ in range(50):  # Newton steps; the problem is small and convex
+        p = 1 / (1 + np.exp(-design @ weights))
+        hessian = design.T @ (design * (p * (1 - p))[:, None]) + 1e-6 * np.eye(len(weights))
+        weights -= np.linalg.solve(hessian, design.T @ (p - y))
+    slope, gap, intercept = weights
+    return float(slope), float(-intercept / slope), float(gap)
+
+
+def reliability(analyses, golds, params: Params, bins: Sequence[float] = (0, 0.5, 0.7, 0.85, 1.0001)):
+    """Share of suggestions that were labelled, per confidence band: does 0.9 mean 90 %?"""
+    rows = []
+    suggestions = [(s.confidence, s.theme in want) for a, want in zip(analyses, golds) for s in decide(a, params)]
+    for low, high in zip(bins, bins[1:]):
+        band = [hit for conf, hit in suggestions if low <= conf < high]
+        mean_conf = [conf for conf, _ in suggestions if low <= conf < high]
+        if band:
+            rows.append((low, min(high, 1.0), len(band), float(np.mean(mean_conf)), float(np.mean(band))))
+    return rows
 
 
 def tune(rows, framework: Framework, embedder: Embedder) -> Params:
@@ -197,24 +232,41 @@ def tune(rows, framework: Framework, embedder: Embedder) -> Params:
     def macro(p: Params) -> float:
         return score(codes, golds, predictions_of(analyses, p)).macro_f1
 
-    grid = itertools.product((3, 5, 8), (0.0, 0.1, 0.15, 0.2), (0.19, 0.21, 0.23, 0.25, 0.27), (0.06, 0.08, 0.1, 0.12, 0.15))
+    grid = itertools.product(
+        (5, 8, 12),  # top_k
+        (0.1, 0.15, 0.2, 0.25),  # cue_weight
+        (0.25, 0.5, 0.75),  # setting_weight
+        (0.17, 0.19, 0.21, 0.23, 0.25),  # threshold
+        (0.04, 0.06, 0.08, 0.1, 0.12),  # margin
+    )
     best = max(
-        (replace(DEFAULT_PARAMS, top_k=k, cue_weight=c, threshold=t, margin=m) for k, c, t, m in grid),
+        (
+            replace(DEFAULT_PARAMS, top_k=k, cue_weight=c, setting_weight=w, threshold=t, margin=m)
+            for k, c, w, t, m in grid
+        ),
         key=macro,
     )
     best = _tune_polarity(best, analyses, golds, codes)
-    slope, centre = fit_calibration(analyses, golds, best)
-    return replace(best, calibration_slope=round(slope, 1), calibration_centre=round(centre, 3))
+    slope, centre, gap = fit_calibration(analyses, golds, best)
+    return replace(
+        best,
+        pick_weight=best.cue_weight,
+        calibration_slope=round(slope, 1),
+        calibration_centre=round(centre, 3),
+        calibration_gap=round(gap, 1),
+    )
 
 
 def _tune_polarity(params: Params, analyses, golds, codes) -> Params:
     def accuracy(p: Params) -> float:
         return score(codes, golds, predictions_of(analyses, p)).polarity_accuracy
 
-    grid = itertools.product((0.0, 0.5, 1.0), (0.0, 0.5, 1.0, 2.0), (0.0, 0.05, 0.1, 0.2, 0.3))
+    grid = itertools.product(
+        (0.0, 0.5, 1.0), (0.0, 0.5, 1.0, 2.0), (0.0, 0.05, 0.1, 0.2, 0.3), (0.0, 0.5, 1.0, 2.0)
+    )
     candidates = [
-        replace(params, polarity_theme=a, polarity_global=b, polarity_cues=c)
-        for a, b, c in grid
+        replace(params, polarity_theme=a, polarity_global=b, polarity_cues=c, polarity_context=d)
+        for a, b, c, d in grid
         if a or b or c
     ]
     return max(candidates, key=accuracy)

@@ -20,6 +20,7 @@ from archive.frameworks import load_framework
 from archive.models import Artefact, ArtefactKind, Participant, Programme, TagSource, TagStatus, ThemeTag
 from archive.models.base import new_uuid
 from archive.principal import Principal
+from media.av import MediaError, MediaRejected, probe, strip_metadata as strip_av_metadata
 from media.images import BadImage, strip_metadata as strip_image_metadata
 
 from .sniff import UnsupportedFile, sniff
@@ -129,10 +130,8 @@ def _clean_master(kind: ArtefactKind, upload: Path, work: Path) -> tuple[Path, s
         except BadImage as exc:
             raise UploadRejected(exc.message, 422) from None
         return clean, stripped.media_type
-    from media.av import MediaError, MediaRejected, probe, strip_metadata as strip_av_metadata
-
     try:
-        probed = probe(upload)
+        probed = probe(upload, media_type=sniffed.media_type)
         family = "video" if probed.has_video else "audio"
         if family not in FAMILIES[kind]:
             raise UploadRejected(f"This doesn't look like {WANTED[kind]}. Please choose {WANTED[kind]}.", 415)

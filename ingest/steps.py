@@ -33,7 +33,8 @@ def _recording_derivatives(ctx: StepContext, master) -> None:
     probed = av.probe(master)
     proxy = ctx.work / ("proxy.mp4" if probed.has_video else "proxy.m4a")
     av.make_proxy(master, proxy, probed)
-    ctx.store_derivative("proxy", proxy, "video/mp4" if probed.has_video else "audio/mp4", probed.width, probed.height)
+    made = av.probe(proxy)  # the proxy's own size: scaled down and turned upright
+    ctx.store_derivative("proxy", proxy, "video/mp4" if made.has_video else "audio/mp4", made.width, made.height)
     if probed.has_video:
         poster = ctx.work / "poster.jpg"
         av.make_poster(master, poster, probed)

@@ -58,18 +58,26 @@ __all__ = [
 class Params:
     """The knobs of the decision; the defaults were tuned on bench/data/theme_texts.jsonl."""
 
-    top_k: int = 5
-    cue_weight: float = 0.15
-    pick_weight: float = 0.15
-    threshold: float = 0.23
-    margin: float = 0.10
-    # Logistic calibration of a score to a confidence: 1 / (1 + exp(-slope * (score - centre))).
-    calibration_slope: float = 14.0
-    calibration_centre: float = 0.27
+    top_k: int = 8
+    cue_weight: float = 0.2
+    # A setting word ("after school", "at dinner") counts this fraction of a topic word.
+    setting_weight: float = 0.5
+    # A pick counts as much as the participant using one everyday word for the theme.
+    pick_weight: float = 0.2
+    threshold: float = 0.19
+    margin: float = 0.08
+    # Confidence = 1 / (1 + exp(-(slope * (score - centre) + gap * (score - best score)))):
+    # a theme far behind the text's leading theme is less likely to be meant.
+    calibration_slope: float = 12.8
+    calibration_centre: float = 0.28
+    calibration_gap: float = 7.9
     # Polarity: weights of the theme margin, global margin and word cues; > 0 means barrier.
-    polarity_theme: float = 0.0
+    polarity_theme: float = 0.5
     polarity_global: float = 1.0
-    polarity_cues: float = 0.2
+    polarity_cues: float = 0.3
+    # Weight of the evidence's surroundings (the whole text, or its sentence in a long
+    # one): "got my GCSE results and I passed maths" is good news only in its second half.
+    polarity_context: float = 1.0
 
 
 DEFAULT_PARAMS = Params()
@@ -179,97 +187,132 @@ def units_of(text: str, segments: Sequence[Any] | None = None) -> list[Unit]:
 # --- everyday words per theme -----------------------------------------------------------
 
 # Words children, teenagers and parents use for each determinant, written from how people
-# talk rather than from the test texts. Each must point at its theme on its own in most
-# sentences: "mum" and "dad" are left out of family because nearly every child's story
-# mentions them, "club" out of peers because breakfast club is about food.
-_DETERMINANT_CUES: Mapping[str, str] = {
+# talk rather than from any test text. "Topic" words name the theme itself ("skint",
+# "landlord", "bus pass"). "Setting" words often just say where or when something
+# happened, or who was there ("after school", "at dinner", "my sister"), so they count for
+# less. "mum" and "dad" are left out: nearly every child's story mentions them.
+_DETERMINANT_CUES: Mapping[str, tuple[str, str]] = {
     "money": (
-        r"money|afford|affordable|skint|brass|dosh|quid|£\d*|cash|fiver|tenner|pocket money|"
-        r"pennies|payday|pay day|bills?|debts?|owe|owed|loan|loans|borrow|borrowed|borrowing|"
-        r"overdraft|bailiffs?|benefits?|universal credit|child benefit|cost of living|"
-        r"expensive|too dear|so dear|prices?|cost|costs|savings?|saving up|piggy bank|"
-        r"money box|budget|wages?|hard up|credit union|baby bank|grant|bursary|vouchers?|"
-        r"payments?|meter|minted"
+        r"money|afford|affordable|skint|brassic|brass|dosh|quid|£\d*|cash|fiver|tenner|"
+        r"pocket money|pennies|payday|pay day|bills?|debts?|in debt|owe|owed|loans?|borrow|"
+        r"borrowed|borrowing|on tick|overdraft|bailiffs?|arrears|behind on|benefits?|"
+        r"universal credit|child benefit|cost of living|cost-of-living|expensive|too dear|"
+        r"so dear|prices?|savings?|saving up|save up|piggy bank|money box|budget|hard up|"
+        r"strapped|breadline|credit union|baby bank|grant|bursary|vouchers?|minted|purse|"
+        r"wallet|pawn|can't pay|cannot pay|pay for|paying for",
+        r"cost|costs|pay|paid|payment|payments|meter|pounds|gone up|put up",
     ),
     "living_conditions": (
-        r"mould|mouldy|mold|damp|condensation|draughty|draught|drafty|freezing|freezin|"
-        r"heating|radiators?|thin walls|share a (?:room|bed|bedroom)|"
-        r"sharing a (?:room|bed|bedroom)|own (?:room|bedroom)|my (?:room|bedroom)|bedroom|"
-        r"bunk beds?|overcrowded|cramped|no space|no room|settee|carpet|cosy|toasty|mice|"
-        r"cockroach(?:es)?|washing machine|hot water|noisy neighbours|boiler"
+        r"mould|mouldy|mold|damp|condensation|dehumidifier|draughty|draught|drafty|freezing|"
+        r"freezin|heating|radiators?|thin walls|overcrowded|cramped|no space|no room|"
+        r"bunk beds?|share a (?:room|bed|bedroom)|sharing a (?:room|bed|bedroom)|"
+        r"own (?:room|bedroom)|mice|rats in|cockroach(?:es)?|"
+        r"washing machine|hot water|noisy neighbours|leaks?|leaking|drips|ceiling|"
+        r"cosy|toasty",
+        r"bedroom|my room|settee|sofa|carpet|boiler|windows?|cold|hot|telly|kitchen|"
+        r"bathroom|peace and quiet|no peace",
     ),
     "housing": (
-        r"landlord|landlady|rent|renting|evict|evicted|eviction|homeless|hostel|b&b|"
-        r"bed and breakfast|temporary accommodation|council house|council flat|housing|"
-        r"tenancy|tenant|sofa surfing|sofa-surfing|move house|moving house|moved house|"
-        r"keep moving|had to move|new house|new flat|forever home|mortgage|repairs?|"
-        r"chucked out|kicked out|refuge"
+        r"landlord|landlady|letting agent|rent|renting|evict|evicted|eviction|notice to quit|"
+        r"homeless|hostel|b&b|bed and breakfast|temporary accommodation|hotel room|"
+        r"council house|council flat|housing|tenancy|tenant|sofa surfing|sofa-surfing|"
+        r"move house|moving house|moved house|keep moving|had to move|have to leave|"
+        r"forever home|mortgage|repairs?|chucked out|kicked out|refuge|bidding|"
+        r"housing list|waiting list for a house|three-bed|two-bed|one-bed|foyer|"
+        r"supported housing|leaving care|somewhere to live",
+        r"new house|new flat|our house|our flat|moved|the list",
     ),
     "family": (
-        r"family|families|mum and dad|parents|split up|divorce|divorced|separated|stepdad|"
-        r"stepmum|step-dad|step-mum|stepbrother|stepsister|half-brother|half-sister|nan|nana|"
-        r"nanna|gran|grandma|grandad|granddad|grandparents|auntie|aunty|uncle|cousins?|"
-        r"brothers?|sisters?|siblings?|young carer|foster|in care|custody|our kid|husband|"
-        r"wife|single mum|single dad|single parent"
+        r"family|families|mum and dad|parents|split up|divorce|divorced|separated|"
+        r"stepdad|stepmum|step-dad|step-mum|stepbrother|stepsister|half-brother|"
+        r"half-sister|new fella|new boyfriend|new girlfriend|young carer|foster|in care|"
+        r"custody|contact visits?|single mum|single dad|single parent|looking after my|"
+        r"look after my|together as a family",
+        r"nan|nana|nanna|nannan|gran|grandma|grandad|granddad|grandpa|grandparents|auntie|"
+        r"aunty|uncle|cousins?|brothers?|sisters?|sister-in-law|brother-in-law|siblings?|"
+        r"our kid|husband|wife|partner|daddy|mummy|bedtime story",
     ),
     "peers": (
-        r"friends?|mates?|bestie|bully|bullied|bullying|bullies|group chat|left out|"
-        r"nobody plays|no one plays|nobody to play|no one to play|play with me|peer pressure|"
-        r"popular|gang up|picked on|calls? me names|toddler group|baby group|playgroup|"
-        r"mums group|dads group|parents group|scouts|brownies|guides|cadets|"
-        r"nobody talks to me|no one talks to me|don't know anyone|don't know a single person"
+        r"bully|bullied|bullying|bullies|group chat|left out|nobody plays|no one plays|"
+        r"nobody to play|no one to play|play with me|peer pressure|"
+        r"gang up|picked on|calls? me names|fake account|toddler group|baby group|"
+        r"playgroup|rhyme time|stay and play|mums group|dads group|parents group|"
+        r"support group|scouts|brownies|guides|cadets|nobody talks to me|"
+        r"no one talks to me|don't know anyone|don't know a single person|isolating|"
+        r"best buddies|best mates?|best friends?|bestie|made friends|make friends|"
+        r"no friends|new friends?|other mums|other dads|other parents",
+        r"friends?|mates?|buddies|the lads|everyone in my year|popular",
     ),
     "education": (
-        r"school|schools|teacher|teachers|class|classroom|lessons?|homework|reading|"
-        r"spellings?|maths|phonics|exams?|gcses?|a levels?|sixth form|college|uni|university|"
-        r"tutor|nursery|preschool|pre-school|reception class|senco|ehcp|excluded|exclusion|"
-        r"isolation|detention|pru|timetable|coursework|learn|learning|learned|learnt|"
-        r"(?<!of )course|dyslexic|dyslexia|adhd|autism|autistic|teaching assistant"
+        r"teacher|teachers|classroom|lessons?|homework|spellings?|maths|phonics|"
+        r"times tables|exams?|exam season|revise|revision|mocks|sats|gcses?|a levels?|"
+        r"sixth form|uni|university|ucas|tutor|preschool|pre-school|reception class|"
+        r"senco|ehcp|excluded|exclusion|isolation|detention|pru|part-time timetable|"
+        r"coursework|dyslexic|dyslexia|teaching assistant|down a set|top set|"
+        r"bottom set|funded place|funded hours|careers",
+        r"school|schools|class|college|nursery|reading|read|learn|learning|learned|learnt|"
+        r"(?<!of )course|adhd|autism|autistic|register|year \w+|miss \w+|sir",
     ),
     "employment": (
-        r"job|jobs|work|works|working|worked|shift|shifts|boss|manager|wage|wages|paid|hiring|"
-        r"apprenticeship|apprentice|interview|cv|unemployed|redundant|redundancy|laid off|"
-        r"sacked|fired|zero-hours|zero hours|job centre|jobcentre|career|when i grow up|"
-        r"saturday job|part-time job|paper round|works nights|rota|childcare|factory|"
-        r"warehouse|overtime|self-employed"
+        r"job|jobs|shift|shifts|boss|manager|wage|wages|hiring|apprenticeship|apprentice|"
+        r"interview|cv|references|unemployed|redundant|redundancy|laid off|sacked|fired|"
+        r"zero-hours|zero hours|job centre|jobcentre|career|when i grow up|when i'm bigger|"
+        r"saturday job|weekend job|part-time job|paper round|works nights|on lates|"
+        r"on nights|rota|cut my hours|overtime|self-employed|back to work|go back to work|"
+        r"childcare",
+        r"work|works|working|worked|paid|factory|warehouse|care home|office|apply|applied",
     ),
     "place": (
-        r"park|parks|playground|swings|estate|area|round here|around here|neighbourhood|"
-        r"street|library|community centre|youth centre|youth club|family hub|"
-        r"children's centre|shops|litter|rubbish|bins|fly-tipping|graffiti|needles|dog poo|"
-        r"pollution|fumes|woods|fields|canal|beach|green space|nothing to do|gangs?|dealing|"
-        r"drugs|anti-social|police|boarded up|neighbours?|skate park|rec"
+        r"playground|swings|estate|round here|around here|round our way|round ours|"
+        r"our area|the area|this area|neighbourhood|community centre|youth centre|"
+        r"youth club|youth hub|family hub|children's centre|litter|rubbish everywhere|"
+        r"fly-tipping|graffiti|needles|dog poo|dog muck|pollution|fumes|green space|"
+        r"nothing to do|gangs?|dealing|drugs|anti-social|boarded up|skate park|reputation|"
+        r"rough area|broken glass|community|looks? out for each other",
+        r"park|parks|street|road|library|shops|woods|fields|canal|beach|police|"
+        r"neighbours?|rec|town|area",
     ),
     "transport": (
-        r"bus|buses|train|trains|tram|trams|taxi|taxis|car|cars|drive|driving|driver|lift|"
-        r"lifts|walk to|walking to|bike|bikes|cycle|cycling|scooter|scooting|bus pass|"
-        r"bus stop|station|journey|travel|fare|fares|pram|pushchair|buggy|crossing|lollipop|"
-        r"road safety|pavement|metro|traffic"
+        r"bus|buses|bus pass|bus stop|train|trains|tram|trams|taxi|taxis|coach|metro|"
+        r"lift to|lifts|driving lessons|learning to drive|provisional|moped|scooter|"
+        r"scooting|bike|bikes|cycle|cycling|cycle path|travel sick|journey|fare|fares|"
+        r"crossing|lollipop|road safety|pavement|footpath|miles away|walk miles|get a lift|"
+        r"car broke down",
+        r"car|cars|van|drive|driving|driver|lift|walk to|walks me to|walking to|travel|"
+        r"station|pram|pushchair|buggy|traffic|get to|getting to|picks me up",
     ),
     "food": (
-        r"food|hungry|starving|eat|eating|ate|meal|meals|dinner|dinners|lunch|breakfast|tea|"
-        r"supper|snacks?|fruit|veg|vegetables|cook|cooking|cooked|takeaway|chippy|chips|"
-        r"food bank|foodbank|pantry|community fridge|free school meals|formula|milk|weaning|"
-        r"healthy start|fussy eater|cupboards|fridge|bread|pasta|cereal|packed lunch|"
-        r"sandwich(?:es)?"
+        r"food|hungry|starving|meal|meals|food bank|foodbank|pantry|larder|"
+        r"community fridge|free school meals|formula|weaning|healthy start|fussy eater|"
+        r"cupboards|empty fridge|nothing to eat|nowt to eat|packed lunch|takeaway|"
+        r"chippy|veg|vegetables|fruit|cook|cooking|cooked|recipes?|breakfast club|"
+        r"energy drinks|crisps",
+        r"eat|eating|ate|dinner|dinners|lunch|breakfast|tea|supper|snacks?|milk|bread|"
+        r"pasta|cereal|chips|sandwich(?:es)?",
     ),
     "physical_health": (
-        r"ill|poorly|sick|illness|asthma|inhaler|eczema|allergy|allergies|diabetes|diabetic|"
-        r"epilepsy|doctor|doctors|gp|dentist|dental|teeth|tooth|hospital|a&e|walk-in|clinic|"
-        r"nurse|health visitor|jabs|vaccines?|injury|injured|"
-        r"broke my (?:arm|leg|wrist|ankle)|broken (?:arm|leg|wrist|ankle)|pain|pains|cough|"
-        r"coughing|chesty|chest infection|infection|tired|knackered|exhausted|sleep|asleep|"
-        r"fitter|exercise|gym|swimming|go running|went running|started running|sport|sports|"
-        r"healthy|weight|medicine|operation|wheelchair|disabled|disability|period pains|"
-        r"periods"
+        r"poorly|illness|asthma|inhaler|eczema|allergy|allergies|diabetes|diabetic|"
+        r"epilepsy|doctor|doctors|gp|dentist|dental|teeth|tooth|hospital|a&e|walk-in|"
+        r"clinic|health visitor|jabs|vaccines?|injury|injured|"
+        r"broke my (?:arm|leg|wrist|ankle)|broken (?:arm|leg|wrist|ankle)|cough|"
+        r"coughing|chesty|chest infection|infection|rash|fever|temperature|ears|eyes|"
+        r"glasses|hearing|physio|operation|medicine|paracetamol|wheelchair|"
+        r"disabled|disability|period pains|breastfeeding|fitter|exercise|gym|swimming|"
+        r"go running|went running|started running|sport|sports|rugby|football club",
+        r"ill|sick|nurse|pain|pains|hurts|tired|knackered|exhausted|sleep|asleep|healthy|"
+        r"weight|periods",
     ),
     "mental_health": (
-        r"sad|upset|cry|crying|cried|worry|worried|worries|worrying|anxious|anxiety|panic|"
-        r"panic attacks|stress|stressed|stressful|depressed|depression|feel low|feeling low|"
-        r"feel dead low|lonely|loneliness|scared|frightened|angry|really cross|get cross|"
-        r"self-harm|self harm|self-harming|self harming|camhs|counsellor|counselling|therapy|"
-        r"therapist|mental health|feel better|feel calm|calm|calmer|mood|overwhelmed|"
-        r"wits' end|wits end|can't cope|kooth|mindfulness|feelings|postnatal|clears my head"
+        r"sad|upset|cry|crying|cried|worry|worries|worrying|anxious|anxiety|panic|"
+        r"panic attacks|stress|stressed|stressful|depressed|depression|"
+        r"feel low|feeling low|feel dead low|down in the dumps|lonely|loneliness|numb|"
+        r"don't see the point|no way out|couldn't see a way out|baby blues|postnatal|"
+        r"self-harm|self harm|self-harming|self harming|camhs|counsellor|counselling|"
+        r"therapy|therapist|mental health|on edge|overwhelmed|wits' end|wits end|"
+        r"can't cope|kooth|mindfulness|feelings|bad dreams|nightmares|"
+        r"clears my head|head's a mess|calm down",
+        r"scared|frightened|worried|angry|really cross|get cross|feel better|calm|calmer|"
+        r"mood|head",
     ),
 }
 _DETERMINANTS = "determinants"
@@ -281,8 +324,13 @@ _LABEL_STOPWORDS = frozenset(
 )
 
 
-def cue_words(framework: Framework, theme: Theme) -> str | None:
-    """The alternation of everyday words for a theme, or None when it has none."""
+def cue_words(framework: Framework, theme: Theme) -> tuple[str | None, str | None]:
+    """Regex alternations of a theme's topic words and setting words (either may be None).
+
+    Themes other than the shipped determinants have no curated list; the words of their
+    label and child label stand in as topic words, so a programme's own theme can still
+    be found by name ("digital" for "Digital access").
+    """
     if framework.code == _DETERMINANTS and not theme.custom and theme.code in _DETERMINANT_CUES:
         return _DETERMINANT_CUES[theme.code]
     words = {
@@ -290,7 +338,7 @@ def cue_words(framework: Framework, theme: Theme) -> str | None:
         for w in re.findall(r"[a-z][a-z'-]+", f"{theme.label} {theme.child_label}".lower())
         if len(w) >= 4 and w not in _LABEL_STOPWORDS
     }
-    return "|".join(f"{re.escape(w)}s?" for w in sorted(words)) or None
+    return ("|".join(f"{re.escape(w)}s?" for w in sorted(words)) or None), None
 
 
 def _cue_pattern(words: str | None) -> re.Pattern[str] | None:
@@ -315,13 +363,15 @@ _BARRIER_WORDS = (
     r"mouldy|hungry|starving|poorly|lost|left out|bullied|shut|closed down|gone up|too|"
     r"waiting|ages|late|cancelled|dear|expensive|tired|knackered|exhausted|stressed|upset|"
     r"angry|cry|crying|dangerous|unsafe|noisy|argue|arguing|shout|shouting|fighting|pain|"
-    r"hurts|alone|boring|kicked out|chucked out|evicted|debt|owe|killing|nightmare|miss"
+    r"hurts|alone|boring|kicked out|chucked out|evicted|debt|owe|killing|nightmare|miss|"
+    r"had to|have to|has to|having to|behind on|arrears|on tick"
 )
 _ASSET_WORDS = (
     r"love|loves|loved|like|likes|enjoy|enjoys|best|great|brilliant|amazing|ace|sound|lovely|"
     r"good|better|happy|happier|helped|helps|helpful|support|supported|free|finally|kind|fun|"
     r"favourite|safe|warm|cosy|toasty|buzzing|saved|sorted|proud|easy|passed|thriving|"
-    r"lifesaver|glad|calm|nice|friendly|comfy|fitter|stronger|excited|fixed"
+    r"lifesaver|lifeline|godsend|glad|calm|nice|friendly|comfy|fitter|stronger|excited|"
+    r"fixed|now i can|means i can|so i can|came through|better now|sorted out"
 )
 
 
@@ -364,7 +414,8 @@ class ThemeIndex:
     polarity_anchors: np.ndarray  # example phrases used for polarity across all themes
     polarity_barrier: np.ndarray
     centre: np.ndarray
-    cues: tuple[re.Pattern[str] | None, ...]
+    topic_cues: tuple[re.Pattern[str] | None, ...]
+    setting_cues: tuple[re.Pattern[str] | None, ...]
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -397,7 +448,7 @@ def theme_index(framework: Framework, embedder: Embedder) -> ThemeIndex:
     texts = list(dict.fromkeys([text for _, text, _ in rows] + [text for text, _ in polarity]))
     where = {text: i for i, text in enumerate(texts)}
     raw = embedder.embed(texts)
-    centre = raw[: len(rows)].mean(axis=0) if rows else raw.mean(axis=0)
+    centre = raw[[where[text] for _, text, _ in rows]].mean(axis=0)
     vectors = _unit_rows(raw - centre)
     return ThemeIndex(
         framework=framework,
@@ -408,7 +459,8 @@ def theme_index(framework: Framework, embedder: Embedder) -> ThemeIndex:
         polarity_anchors=vectors[[where[text] for text, _ in polarity]],
         polarity_barrier=np.array([p == "barrier" for _, p in polarity]),
         centre=centre,
-        cues=tuple(_cue_pattern(cue_words(framework, t)) for t in framework.themes),
+        topic_cues=tuple(_cue_pattern(cue_words(framework, t)[0]) for t in framework.themes),
+        setting_cues=tuple(_cue_pattern(cue_words(framework, t)[1]) for t in framework.themes),
     )
 
 
@@ -421,7 +473,8 @@ class Analysis:
     units: tuple[Unit, ...]
     similarity: np.ndarray  # units x anchors, centred cosine
     polarity_similarity: np.ndarray  # units x polarity anchors
-    cues: np.ndarray  # units x themes, 1.0 where the unit uses a word for the theme
+    topic_cues: np.ndarray  # units x themes, 1.0 where the unit uses a topic word
+    setting_cues: np.ndarray  # units x themes, 1.0 where the unit uses a setting word
     cue_polarity: np.ndarray  # per unit, see cue_polarity()
 
 
@@ -451,7 +504,8 @@ def analyse(
         units=units,
         similarity=vectors @ index.anchors.T,
         polarity_similarity=vectors @ index.polarity_anchors.T,
-        cues=_cue_matrix(units, index.cues),
+        topic_cues=_cue_matrix(units, index.topic_cues),
+        setting_cues=_cue_matrix(units, index.setting_cues),
         cue_polarity=np.array([cue_polarity(u.text) for u in units], dtype=np.float32),
     )
 
@@ -474,14 +528,8 @@ def theme_scores(analysis: Analysis, params: Params) -> np.ndarray:
         for pos in range(len(index.framework.themes))
     ]
     meaning = np.stack(columns, axis=1) if columns else np.zeros((len(analysis.units), 0))
-    return meaning + params.cue_weight * analysis.cues
-
-
-def _best_unit(column: np.ndarray, units: Sequence[Unit]) -> int:
-    # Among equal scores the shortest unit is the most precise evidence.
-    best = column.max()
-    candidates = [i for i in range(len(units)) if column[i] >= best - 1e-6]
-    return min(candidates, key=lambda i: units[i].end - units[i].start)
+    words = np.maximum(analysis.topic_cues, params.setting_weight * analysis.setting_cues)
+    return meaning + params.cue_weight * words
 
 
 def _margin(similarity: np.ndarray, barrier: np.ndarray, asset: np.ndarray, k: int) -> float:
@@ -490,8 +538,27 @@ def _margin(similarity: np.ndarray, barrier: np.ndarray, asset: np.ndarray, k: i
     return float(_top_k_mean(similarity[barrier], k) - _top_k_mean(similarity[asset], k))
 
 
+def _context(units: Sequence[Unit], pos: int) -> int:
+    """The longest unit that contains this one: the whole text or its sentence."""
+    unit = units[pos]
+    around = [
+        i
+        for i, u in enumerate(units)
+        if u.segment_index == unit.segment_index and u.start <= unit.start and u.end >= unit.end
+    ]
+    return max(around, key=lambda i: units[i].end - units[i].start)
+
+
 def polarity_score(analysis: Analysis, unit: int, theme_pos: int, params: Params) -> float:
     """Above zero reads as a barrier, below as an asset."""
+    context = _context(analysis.units, unit)
+    own = _unit_polarity(analysis, unit, theme_pos, params)
+    if context == unit:
+        return own * (1 + params.polarity_context)
+    return own + params.polarity_context * _unit_polarity(analysis, context, theme_pos, params)
+
+
+def _unit_polarity(analysis: Analysis, unit: int, theme_pos: int, params: Params) -> float:
     index = analysis.index
     own = index.owner == theme_pos
     theme_margin = _margin(
@@ -507,9 +574,11 @@ def polarity_score(analysis: Analysis, unit: int, theme_pos: int, params: Params
     )
 
 
-def confidence(score: float, params: Params) -> float:
-    value = 1.0 / (1.0 + np.exp(-params.calibration_slope * (score - params.calibration_centre)))
-    return round(float(value), 3)
+def confidence(score: float, best: float, params: Params) -> float:
+    logit = params.calibration_slope * (score - params.calibration_centre) + params.calibration_gap * (
+        score - best
+    )
+    return round(float(1.0 / (1.0 + np.exp(-logit))), 3)
 
 
 def _pick_positions(framework: Framework, picks: Iterable[str]) -> set[int]:
@@ -520,38 +589,59 @@ def _pick_positions(framework: Framework, picks: Iterable[str]) -> set[int]:
 def decide(
     analysis: Analysis, params: Params = DEFAULT_PARAMS, participant_themes: Iterable[str] = ()
 ) -> list[Suggestion]:
-    """The suggestions for an analysed text, most confident first."""
+    """The suggestions for an analysed text, most confident first.
+
+    A theme is suggested when some unit scores it at least ``threshold`` and within
+    ``margin`` of that unit's own best theme. The margin is per unit, so a second theme
+    carried by its own clause ("... so I can't get to work") is not crowded out by the
+    theme that leads the text as a whole.
+    """
     if not analysis.units:
         return []
-    framework = analysis.index.framework
-    scores = theme_scores(analysis, params)
-    best_unit_scores = scores.max(axis=0)
-    for pos in _pick_positions(framework, participant_themes):
-        best_unit_scores[pos] += params.pick_weight
-    ceiling = best_unit_scores.max()
-    chosen = [
-        pos
-        for pos, score in enumerate(best_unit_scores)
-        if score >= params.threshold and score >= ceiling - params.margin
-    ]
+    scores, unit_best, qualifies = score_units(analysis, params, participant_themes)
     suggestions = [
-        _suggestion(analysis, pos, float(best_unit_scores[pos]), scores[:, pos], params)
-        for pos in chosen
+        _suggestion(analysis, pos, scores, unit_best, qualifies[:, pos], params)
+        for pos in range(scores.shape[1])
+        if qualifies[:, pos].any()
     ]
     return sorted(suggestions, key=lambda s: (-s.confidence, s.theme))
 
 
+def score_units(
+    analysis: Analysis, params: Params, participant_themes: Iterable[str] = ()
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Units x themes scores with picks added, each unit's best score, and which pass."""
+    scores = theme_scores(analysis, params)
+    for pos in _pick_positions(analysis.index.framework, participant_themes):
+        scores[:, pos] += params.pick_weight
+    unit_best = scores.max(axis=1)
+    qualifies = (scores >= params.threshold) & (scores >= unit_best[:, None] - params.margin)
+    return scores, unit_best, qualifies
+
+
+def evidence_unit(column: np.ndarray, allowed: np.ndarray, units: Sequence[Unit]) -> int:
+    """The highest-scoring allowed unit; among equal scores the shortest, being most precise."""
+    best = column[allowed].max()
+    candidates = [i for i in range(len(units)) if allowed[i] and column[i] >= best - 1e-6]
+    return min(candidates, key=lambda i: units[i].end - units[i].start)
+
+
 def _suggestion(
-    analysis: Analysis, pos: int, score: float, column: np.ndarray, params: Params
+    analysis: Analysis,
+    pos: int,
+    scores: np.ndarray,
+    unit_best: np.ndarray,
+    allowed: np.ndarray,
+    params: Params,
 ) -> Suggestion:
     theme = analysis.index.framework.themes[pos]
-    unit_pos = _best_unit(column, analysis.units)
+    unit_pos = evidence_unit(scores[:, pos], allowed, analysis.units)
     unit = analysis.units[unit_pos]
     leaning = polarity_score(analysis, unit_pos, pos, params)
     return Suggestion(
         theme=theme.code,
         label=theme.label,
-        confidence=confidence(score, params),
+        confidence=confidence(scores[unit_pos, pos], unit_best[unit_pos], params),
         polarity=Polarity.BARRIER if leaning > 0 else Polarity.ASSET,
         evidence=unit.text,
         evidence_start=unit.start,

@@ -99,6 +99,7 @@ _FORMATS = {
     "video/webm": ("matroska", "webm"),
 }
 ALLOWED_DEMUXERS = frozenset(demuxer for demuxer, _ in _FORMATS.values())
+_UNSUPPORTED = "Chorus can't use this kind of recording. Please choose an M4A, MP3, WAV or MP4 file."
 
 
 class NoAudio(MediaError):
@@ -148,7 +149,7 @@ def probe(path: str | os.PathLike[str], *, media_type: str | None = None) -> Pro
     result = run_ffmpeg(
         _input(path, demuxer), timeout=PROBE_TIMEOUT_S, memory_mb=PROBE_MEMORY_MB, check=False, loglevel="info"
     )
-    found = _parse_listing(result.stderr, demuxer, media_type, path)
+    found = _parse_listing(result.stderr, result.returncode, demuxer, media_type, path)
     if found.duration <= 0 and (found.has_audio or found.has_video):
         found = replace(found, duration=_scanned_duration(path, found))
     _check_caps(found)
@@ -167,24 +168,23 @@ def _sniffed_media_type(path: Path) -> str:
 
 def _demuxer_for(media_type: str) -> str:
     if media_type not in _FORMATS:
-        raise MediaRejected("Chorus can't use this kind of recording. Please choose an M4A, MP3, WAV or MP4 file.")
+        raise MediaRejected(_UNSUPPORTED)
     return _FORMATS[media_type][0]
 
 
 _INPUT_LINE = re.compile(r"^Input #0, ([\w,]+), from ", re.MULTILINE)
 _DURATION = re.compile(r"^\s+Duration: (?:(\d+):(\d{2}):(\d{2}(?:\.\d+)?)|N/A)", re.MULTILINE)
 _STREAM = re.compile(r"^\s+Stream #0:\d+\S*: (Video|Audio|Subtitle|Data|Attachment): (.*)$", re.MULTILINE)
+_STREAM_INDEX = re.compile(r"^\s+Stream #0:(\d+)", re.MULTILINE)
 # ", 1920x1080" after the pixel format; "(avc1 / 0x31637661)" must not match, hence the comma.
 _SIZE = re.compile(r", (\d{1,6})x(\d{1,6})\b")
 _RATE = re.compile(r", (\d+(?:\.\d+)?)(k?) (fps|tbr)\b")
 
 
-def _parse_listing(stderr: str, demuxer: str, media_type: str, path: Path) -> Probe:
-    header = _INPUT_LINE.search(stderr)
-    if header is None:
-        raise MediaError(readable_error(stderr, [_file_url(path)], 1), stderr)
-    if demuxer not in header.group(1).split(","):
-        raise MediaRejected("Chorus can't use this kind of recording. Please choose an M4A, MP3, WAV or MP4 file.")
+def _parse_listing(stderr: str, returncode: int, demuxer: str, media_type: str, path: Path) -> Probe:
+    if _INPUT_LINE.search(stderr) is None:
+        raise MediaError(readable_error(stderr, [_file_url(path)], returncode), stderr)
+    _check_unambiguous(stderr)
     video = _first_stream(stderr, "Video")
     audio = _first_stream(stderr, "Audio")
     width, height = _size(video)
@@ -200,6 +200,22 @@ def _parse_listing(stderr: str, demuxer: str, media_type: str, path: Path) -> Pr
         video_codec=_codec(video),
         media_type=media_type,
     )
+
+
+def _check_unambiguous(stderr: str) -> None:
+    """Refuse a listing that a file's own tags have added lines to.
+
+    ffmpeg prints metadata *keys* verbatim, newlines included, and MP4 ``mdta`` keys are
+    arbitrary bytes, so a crafted file can print a second "Duration: 00:00:01.00" or a fake
+    "Stream #0:0" line ahead of the real ones (moviepy's parser is fooled the same way). The
+    real listing has exactly one duration and its streams numbered 0, 1, 2... in order.
+    """
+    indices = [int(index) for index in _STREAM_INDEX.findall(stderr)]
+    if len(_DURATION.findall(stderr)) != 1 or indices != list(range(len(indices))):
+        raise MediaRejected(
+            "This file describes itself in a confusing way, so it can't be used safely. "
+            "Please save or export the recording again and choose the new copy."
+        )
 
 
 def _first_stream(stderr: str, kind: str) -> str | None:
@@ -219,7 +235,10 @@ def _duration(stderr: str) -> float:
     match = _DURATION.search(stderr)
     if match is None or match.group(1) is None:
         return 0.0
-    hours, minutes, seconds = match.groups()
+    return _seconds(*match.groups())
+
+
+def _seconds(hours: str, minutes: str, seconds: str) -> float:
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
@@ -246,14 +265,12 @@ def _scanned_duration(path: Path, found: Probe) -> float:
     limit = _limit_for(found) + DURATION_GRACE_SECONDS + 1
     result = run_ffmpeg(
         [*_input(path, found.container), "-map", "0:V?", "-map", "0:a?", "-c", "copy", "-t", f"{limit:g}",
-         "-f", "null", "-"],
+         "-map_metadata", "-1", "-f", "null", "-"],
         timeout=PROBE_TIMEOUT_S, memory_mb=PROBE_MEMORY_MB, loglevel="info",
     )  # fmt: skip
     times = _LAST_TIME.findall(result.stderr)
-    if not times:
-        return 0.0
-    hours, minutes, seconds = times[-1]
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    # The last report is the final one, printed after everything the file itself could add.
+    return _seconds(*times[-1]) if times else 0.0
 
 
 def _limit_for(found: Probe) -> float:
@@ -266,12 +283,12 @@ def _limit_for(found: Probe) -> float:
 def _check_caps(found: Probe) -> None:
     if not (found.has_audio or found.has_video):
         raise MediaRejected("This file has no sound or pictures in it. Please choose the recording itself.")
+    if found.has_video:
+        _check_picture(found)
     if not math.isfinite(found.duration) or found.duration < MIN_SECONDS:
         raise MediaRejected(
             "Chorus can't tell how long this recording is, so it may be damaged. Please record or save it again."
         )
-    if found.has_video:
-        _check_picture(found)
     limit = _limit_for(found)
     if found.duration > limit + DURATION_GRACE_SECONDS:
         what = "video" if found.has_video else "recording"
@@ -314,7 +331,7 @@ def _plural(amount: float, unit: str) -> str:
 
 def _input(path: Path, demuxer: str, *, seek: float | None = None) -> list[str]:
     if demuxer not in ALLOWED_DEMUXERS:
-        raise MediaRejected("Chorus can't use this kind of recording. Please choose an M4A, MP3, WAV or MP4 file.")
+        raise MediaRejected(_UNSUPPORTED)
     seeking = ["-ss", f"{seek:.3f}"] if seek else []
     # "file:" keeps a name such as "concat:a|b" or "-x.mp4" from being read as anything else.
     return [*seeking, "-threads", str(THREADS), "-f", demuxer, "-i", _file_url(path)]
@@ -354,7 +371,9 @@ def strip_metadata(src: str | os.PathLike[str], dst: str | os.PathLike[str], pro
     chapters, cover art (an attached picture may itself be a photo of the child), subtitle,
     data and timed-metadata tracks (iPhone ``mebx``, GoPro GPS).
     """
-    muxer = _FORMATS[probe.media_type][1]
+    muxer = _FORMATS.get(probe.media_type, (None, None))[1]
+    if muxer is None:
+        raise MediaRejected(_UNSUPPORTED)
     with _atomic(dst) as part:
         run_ffmpeg(
             [*_input(Path(src), probe.container), "-map", "0:V?", "-map", "0:a?", "-c", "copy",

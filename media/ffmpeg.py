@@ -144,12 +144,14 @@ def _run_boxed(command: list[str], log, timeout: float, memory_mb: int) -> tuple
 
 
 def _limits(memory_mb: int):
-    limit = memory_mb * 1024 * 1024
+    address_space = (memory_mb * 1024 * 1024,) * 2
+    no_core = (0, 0)
 
-    # Runs in the child between fork and exec: only two setrlimit calls, nothing that takes locks.
+    # Runs in the child between fork and exec, where another thread's lock may be held:
+    # so it only makes two system calls on values built beforehand.
     def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_AS, address_space)
+        resource.setrlimit(resource.RLIMIT_CORE, no_core)
 
     return apply
 
