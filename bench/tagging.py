@@ -262,11 +262,17 @@ def _tune_polarity(params: Params, analyses, golds, codes) -> Params:
         return score(codes, golds, predictions_of(analyses, p)).polarity_accuracy
 
     grid = itertools.product(
-        (0.0, 0.5, 1.0), (0.0, 0.5, 1.0, 2.0), (0.0, 0.05, 0.1, 0.2, 0.3), (0.0, 0.5, 1.0, 2.0)
+        (0.0, 0.5, 1.0),  # polarity_theme
+        (0.0, 0.5, 1.0, 2.0),  # polarity_global
+        (0.0, 0.1, 0.2, 0.3, 0.5),  # polarity_cues
+        (0.0, 0.5, 1.0),  # polarity_context
+        (-0.02, 0.0, 0.02, 0.04, 0.06),  # polarity_bias
     )
     candidates = [
-        replace(params, polarity_theme=a, polarity_global=b, polarity_cues=c, polarity_context=d)
-        for a, b, c, d in grid
+        replace(
+            params, polarity_theme=a, polarity_global=b, polarity_cues=c, polarity_context=d, polarity_bias=e
+        )
+        for a, b, c, d, e in grid
         if a or b or c
     ]
     return max(candidates, key=accuracy)

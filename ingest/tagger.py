@@ -58,19 +58,19 @@ __all__ = [
 class Params:
     """The knobs of the decision; the defaults were tuned on bench/data/theme_texts.jsonl."""
 
-    top_k: int = 8
-    cue_weight: float = 0.2
+    top_k: int = 12
+    cue_weight: float = 0.25
     # A setting word ("after school", "at dinner") counts this fraction of a topic word.
     setting_weight: float = 0.5
-    # A pick counts as much as the participant using one everyday word for the theme.
-    pick_weight: float = 0.2
+    # A pick counts as much as the participant using one topic word for the theme.
+    pick_weight: float = 0.25
     threshold: float = 0.19
     margin: float = 0.08
-    # Confidence = 1 / (1 + exp(-(slope * (score - centre) + gap * (score - best score)))):
-    # a theme far behind the text's leading theme is less likely to be meant.
-    calibration_slope: float = 12.8
-    calibration_centre: float = 0.28
-    calibration_gap: float = 7.9
+    # Confidence = 1 / (1 + exp(-(slope * (score - centre) + gap * (score - unit best)))):
+    # a theme well behind the best theme of its own clause is less likely to be meant.
+    calibration_slope: float = 16.7
+    calibration_centre: float = 0.271
+    calibration_gap: float = 6.7
     # Polarity: weights of the theme margin, global margin and word cues; > 0 means barrier.
     polarity_theme: float = 0.5
     polarity_global: float = 1.0
@@ -78,6 +78,9 @@ class Params:
     # Weight of the evidence's surroundings (the whole text, or its sentence in a long
     # one): "got my GCSE results and I passed maths" is good news only in its second half.
     polarity_context: float = 1.0
+    # Subtracted before the sign is read: the embedding margins lean towards barrier on
+    # any mention of a hardship ("the foodbank sorted us out"), so zero is not neutral.
+    polarity_bias: float = 0.0
 
 
 DEFAULT_PARAMS = Params()
@@ -131,8 +134,9 @@ _CLAUSE_BREAK = re.compile(
     re.IGNORECASE,
 )
 _EDGE = " \t\r\n.,;:!?\"“”‘’'()[]-–—…*"
-# Fewer words than this carry no theme of their own; the sentence around them still counts.
-_MIN_CLAUSE_WORDS = 2
+# Shorter pieces are mostly halves of "X and Y" ("the mum" in "the mum and baby unit")
+# and carry no theme of their own; the sentence around them still counts.
+_MIN_CLAUSE_WORDS = 3
 # Beyond this the whole text is no longer one thought, and the model would truncate it.
 _MAX_WHOLE_WORDS = 60
 
@@ -193,6 +197,9 @@ def units_of(text: str, segments: Sequence[Any] | None = None) -> list[Unit]:
 # less. "mum" and "dad" are left out: nearly every child's story mentions them.
 _DETERMINANT_CUES: Mapping[str, tuple[str, str]] = {
     "money": (
+        r"penny|fork out|hardship|afloat|leccy|electric bill|gas bill|top up|topping up|"
+        r"payment plan|debt advice|debt adviser|cheaper|cheap|second-hand|hand-me-downs|"
+        r"charity shop|yellow sticker|reduced|lunch money|dinner money|"
         r"money|afford|affordable|skint|brassic|brass|dosh|quid|£\d*|cash|fiver|tenner|"
         r"pocket money|pennies|payday|pay day|bills?|debts?|in debt|owe|owed|loans?|borrow|"
         r"borrowed|borrowing|on tick|overdraft|bailiffs?|arrears|behind on|benefits?|"
@@ -203,6 +210,8 @@ _DETERMINANT_CUES: Mapping[str, tuple[str, str]] = {
         r"cost|costs|pay|paid|payment|payments|meter|pounds|gone up|put up",
     ),
     "living_conditions": (
+        r"hole in|pipes|storage heaters?|heaters?|cooker|microwave|dry the washing|"
+        r"windows stream|too small|tiny house|small house|no garden|"
         r"mould|mouldy|mold|damp|condensation|dehumidifier|draughty|draught|drafty|freezing|"
         r"freezin|heating|radiators?|thin walls|overcrowded|cramped|no space|no room|"
         r"bunk beds?|share a (?:room|bed|bedroom)|sharing a (?:room|bed|bedroom)|"
@@ -213,6 +222,8 @@ _DETERMINANT_CUES: Mapping[str, tuple[str, str]] = {
         r"bathroom|peace and quiet|no peace",
     ),
     "housing": (
+        r"section 21|no-fault eviction|priority|on the street|sleeping rough|rough sleeping|"
+        r"find somewhere|somewhere to stay|social housing|housing swap|emergency accommodation|"
         r"landlord|landlady|letting agent|rent|renting|evict|evicted|eviction|notice to quit|"
         r"homeless|hostel|b&b|bed and breakfast|temporary accommodation|hotel room|"
         r"council house|council flat|housing|tenancy|tenant|sofa surfing|sofa-surfing|"
@@ -223,6 +234,9 @@ _DETERMINANT_CUES: Mapping[str, tuple[str, str]] = {
         r"new house|new flat|our house|our flat|moved|the list",
     ),
     "family": (
+        r"don't live together|live together|in prison|dementia|eldest|youngest|"
+        r"little brother|little sister|big brother|big sister|baby brother|baby sister|"
+        r"just us two|just us|on my own with|lone parent|family time|film night|days out|"
         r"family|families|mum and dad|parents|split up|divorce|divorced|separated|"
         r"stepdad|stepmum|step-dad|step-mum|stepbrother|stepsister|half-brother|"
         r"half-sister|new fella|new boyfriend|new girlfriend|young carer|foster|in care|"
@@ -233,6 +247,9 @@ _DETERMINANT_CUES: Mapping[str, tuple[str, str]] = {
         r"our kid|husband|wife|partner|daddy|mummy|bedtime story",
     ),
     "peers": (
+        r"squad|slag me off|slagging|screenshot|sleepover|play date|playdate|hang out|"
+        r"hanging out|hung round|fell out|falling out|knew each other|turned on me|"
+        r"spoke to me|hold hands|pals?|meet new people|beavers|cubs|rainbows|"
         r"bully|bullied|bullying|bullies|group chat|left out|nobody plays|no one plays|"
         r"nobody to play|no one to play|play with me|peer pressure|"
         r"gang up|picked on|calls? me names|fake account|toddler group|baby group|"
@@ -241,9 +258,13 @@ _DETERMINANT_CUES: Mapping[str, tuple[str, str]] = {
         r"no one talks to me|don't know anyone|don't know a single person|isolating|"
         r"best buddies|best mates?|best friends?|bestie|made friends|make friends|"
         r"no friends|new friends?|other mums|other dads|other parents",
-        r"friends?|mates?|buddies|the lads|everyone in my year|popular",
+        r"friends?|mates?|buddies|the lads|everyone in my year|popular|team|other kids",
     ),
     "education": (
+        r"headteacher|head teacher|assembly|certificate|top group|bottom group|"
+        r"home educated|home schooled|supply teachers?|fell behind|catch up|"
+        r"speech and language|first choice|school report|parents evening|special school|"
+        r"learning support|nurture group|expelled|suspended|suspension|"
         r"teacher|teachers|classroom|lessons?|homework|spellings?|maths|phonics|"
         r"times tables|exams?|exam season|revise|revision|mocks|sats|gcses?|a levels?|"
         r"sixth form|uni|university|ucas|tutor|preschool|pre-school|reception class|"
@@ -254,6 +275,12 @@ _DETERMINANT_CUES: Mapping[str, tuple[str, str]] = {
         r"(?<!of )course|adhd|autism|autistic|register|year \w+|miss \w+|sir",
     ),
     "employment": (
+        r"firefighter|fireman|police officer|policeman|cleaner|cleaning job|labourer|"
+        r"builder|plumber|electrician|sparky|mechanic|hairdresser|care worker|"
+        r"shop assistant|cashier|waitress|waiter|bar work|delivery driver|lorry driver|chef|"
+        r"army|soldier|postman|binman|employer|employed|employment|maternity leave|"
+        r"paternity leave|neet|early starts|night shift|agency work|payslip|pay rise|"
+        r"promotion|on the dole|signing on|building site|earn|earning|earned|"
         r"job|jobs|shift|shifts|boss|manager|wage|wages|hiring|apprenticeship|apprentice|"
         r"interview|cv|references|unemployed|redundant|redundancy|laid off|sacked|fired|"
         r"zero-hours|zero hours|job centre|jobcentre|career|when i grow up|when i'm bigger|"
@@ -263,6 +290,9 @@ _DETERMINANT_CUES: Mapping[str, tuple[str, str]] = {
         r"work|works|working|worked|paid|factory|warehouse|care home|office|apply|applied",
     ),
     "place": (
+        r"leisure centre|swimming baths|community garden|allotments?|bookies|vape shops|"
+        r"town centre|high street|bad name|outside the shop|corner shop|ice cream van|farm|"
+        r"nature reserve|countryside|play out|playing out|streetlights|"
         r"playground|swings|estate|round here|around here|round our way|round ours|"
         r"our area|the area|this area|neighbourhood|community centre|youth centre|"
         r"youth club|youth hub|family hub|children's centre|litter|rubbish everywhere|"
@@ -273,6 +303,7 @@ _DETERMINANT_CUES: Mapping[str, tuple[str, str]] = {
         r"neighbours?|rec|town|area",
     ),
     "transport": (
+        r"walking bus|ferry|strike|rammed|step-free|dial-a-ride|cycle scheme|bike scheme|"
         r"bus|buses|bus pass|bus stop|train|trains|tram|trams|taxi|taxis|coach|metro|"
         r"lift to|lifts|driving lessons|learning to drive|provisional|moped|scooter|"
         r"scooting|bike|bikes|cycle|cycling|cycle path|travel sick|journey|fare|fares|"
@@ -282,6 +313,8 @@ _DETERMINANT_CUES: Mapping[str, tuple[str, str]] = {
         r"station|pram|pushchair|buggy|traffic|get to|getting to|picks me up",
     ),
     "food": (
+        r"pizza|food parcels?|hot meal|beige food|picky eater|fussy|hunger|"
+        r"school dinners?|ready meals|free breakfast|"
         r"food|hungry|starving|meal|meals|food bank|foodbank|pantry|larder|"
         r"community fridge|free school meals|formula|weaning|healthy start|fussy eater|"
         r"cupboards|empty fridge|nothing to eat|nowt to eat|packed lunch|takeaway|"
@@ -291,6 +324,12 @@ _DETERMINANT_CUES: Mapping[str, tuple[str, str]] = {
         r"pasta|cereal|chips|sandwich(?:es)?",
     ),
     "physical_health": (
+        r"chickenpox|measles|flu|tonsillitis|ear infections?|sore throat|fits|seizures?|"
+        r"ambulance|pharmacist|pharmacy|chemist|prescription|sprained|stitches|"
+        r"bedwetting|wetting the bed|constipation|hay fever|migraine|headaches?|"
+        r"tummy ache|bellyache|vomiting|throwing up|gymnastics|dance class|dancing|karate|"
+        r"boxing|judo|trampolining|netball|cricket|tennis|cartwheels?|active|fitness|"
+        r"swollen|crutches|shattered|worn out|"
         r"poorly|illness|asthma|inhaler|eczema|allergy|allergies|diabetes|diabetic|"
         r"epilepsy|doctor|doctors|gp|dentist|dental|teeth|tooth|hospital|a&e|walk-in|"
         r"clinic|health visitor|jabs|vaccines?|injury|injured|"
@@ -303,6 +342,10 @@ _DETERMINANT_CUES: Mapping[str, tuple[str, str]] = {
         r"weight|periods",
     ),
     "mental_health": (
+        r"nervous|shy|anger|frustrated|embarrassed|ashamed|confident|confidence|"
+        r"self-esteem|wobbly inside|butterflies|switch off|all over the place|"
+        r"saved my life|wellbeing|well-being|get dressed|get out of bed|low mood|"
+        r"breakdown|suicidal|hopeless|grief|grieving|"
         r"sad|upset|cry|crying|cried|worry|worries|worrying|anxious|anxiety|panic|"
         r"panic attacks|stress|stressed|stressful|depressed|depression|"
         r"feel low|feeling low|feel dead low|down in the dumps|lonely|loneliness|numb|"
@@ -360,18 +403,27 @@ _NEGATORS = (
 _BARRIER_WORDS = (
     r"hate|hates|hated|hard|harder|scared|scary|worried|worry|worries|broken|skint|struggle|"
     r"struggling|stuck|lonely|sad|horrible|awful|bad|worse|worst|rubbish|freezing|damp|mould|"
-    r"mouldy|hungry|starving|poorly|lost|left out|bullied|shut|closed down|gone up|too|"
-    r"waiting|ages|late|cancelled|dear|expensive|tired|knackered|exhausted|stressed|upset|"
-    r"angry|cry|crying|dangerous|unsafe|noisy|argue|arguing|shout|shouting|fighting|pain|"
-    r"hurts|alone|boring|kicked out|chucked out|evicted|debt|owe|killing|nightmare|miss|"
-    r"had to|have to|has to|having to|behind on|arrears|on tick"
+    r"mouldy|hungry|starving|poorly|lost|left out|bullied|shut|closed|closed down|gone up|too|"
+    r"waiting|ages|late|cancelled|dear|expensive|tired|knackered|exhausted|shattered|"
+    r"stressed|upset|angry|cry|cries|crying|dangerous|unsafe|noisy|argue|arguing|shout|"
+    r"shouts|shouting|fighting|pain|hurts|alone|boring|kicked out|chucked out|evicted|debt|"
+    r"owe|killing|nightmare|miss|had to|have to|has to|having to|behind on|fell behind|"
+    r"arrears|on tick|only|strike|rammed|swollen|prison|turned on me|slag|dead|"
+    r"bad name|nervous|shy|anger"
 )
 _ASSET_WORDS = (
     r"love|loves|loved|like|likes|enjoy|enjoys|best|great|brilliant|amazing|ace|sound|lovely|"
-    r"good|better|happy|happier|helped|helps|helpful|support|supported|free|finally|kind|fun|"
-    r"favourite|safe|warm|cosy|toasty|buzzing|saved|sorted|proud|easy|passed|thriving|"
-    r"lifesaver|lifeline|godsend|glad|calm|nice|friendly|comfy|fitter|stronger|excited|"
-    r"fixed|now i can|means i can|so i can|came through|better now|sorted out"
+    r"good|better|happy|happier|helped|helps|helping|helpful|support|supported|free|finally|"
+    r"kind|fun|favourite|safe|warm|cosy|toasty|buzzing|saved|sorted|proud|easy|passed|"
+    r"thriving|lifesaver|lifeline|godsend|glad|calm|nice|friendly|comfy|fitter|stronger|"
+    r"excited|fixed|now i can|means i can|so i can|i can actually|came through|better now|"
+    r"sorted out|got into|done wonders|gets me|afloat|certificate|working"
+)
+# Phrases whose negation is good news; they are read first and taken out, so their
+# "can't" or "not" is not also counted as a barrier.
+_ASSET_IDIOMS = (
+    r"can't wait|cannot wait|can't quite believe|can't believe|couldn't be happier|"
+    r"not bad|no problem|not to worry|don't worry|without needing|never looked back"
 )
 
 
@@ -383,18 +435,35 @@ def _word_pattern(words: str) -> re.Pattern[str]:
 _NEGATOR_RE = _word_pattern(_NEGATORS)
 _BARRIER_RE = _word_pattern(_BARRIER_WORDS)
 _ASSET_RE = _word_pattern(_ASSET_WORDS)
+_IDIOM_RE = _word_pattern(_ASSET_IDIOMS)
 # "don't like", "not very good": a negator this many words before an asset word turns it.
 _NEGATION_REACH = 3
 
 
+def _negated(text: str, position: int, negators: Sequence[int], reach: int) -> bool:
+    return any(0 < _words(text[n:position]) <= reach for n in negators)
+
+
 def cue_polarity(text: str) -> float:
-    """From -1 (all asset words) to +1 (all barrier words and negations); 0 when none."""
+    """From -1 (all asset words) to +1 (all barrier words and negations); 0 when none.
+
+    A negator turns an asset word up to three words after it ("don't really like") into a
+    barrier. It turns a barrier word straight after it ("not poorly", "never hungry") into
+    an asset, and then is not counted itself; a wider reach would misread "can't stop crying".
+    """
     text = _normalise(text)
+    asset = len(_IDIOM_RE.findall(text))
+    text = _IDIOM_RE.sub(lambda m: " " * len(m.group()), text)
     negators = [m.start() for m in _NEGATOR_RE.finditer(text)]
-    barrier = len(negators) + len(_BARRIER_RE.findall(text))
-    asset = 0
+    barrier = len(negators)
+    for match in _BARRIER_RE.finditer(text):
+        if _negated(text, match.start(), negators, 1):
+            barrier -= 1
+            asset += 1
+        else:
+            barrier += 1
     for match in _ASSET_RE.finditer(text):
-        if any(0 < _words(text[n : match.start()]) <= _NEGATION_REACH for n in negators):
+        if _negated(text, match.start(), negators, _NEGATION_REACH):
             barrier += 1
         else:
             asset += 1
@@ -553,9 +622,8 @@ def polarity_score(analysis: Analysis, unit: int, theme_pos: int, params: Params
     """Above zero reads as a barrier, below as an asset."""
     context = _context(analysis.units, unit)
     own = _unit_polarity(analysis, unit, theme_pos, params)
-    if context == unit:
-        return own * (1 + params.polarity_context)
-    return own + params.polarity_context * _unit_polarity(analysis, context, theme_pos, params)
+    around = own if context == unit else _unit_polarity(analysis, context, theme_pos, params)
+    return own + params.polarity_context * around - params.polarity_bias
 
 
 def _unit_polarity(analysis: Analysis, unit: int, theme_pos: int, params: Params) -> float:

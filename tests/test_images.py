@@ -6,6 +6,8 @@ byte search of the master and every derivative, as docs/media-safety.md describe
 
 from __future__ import annotations
 
+import functools
+
 import io
 import json
 import random
@@ -98,7 +100,9 @@ def segment(marker: int, payload: bytes) -> bytes:
     return bytes((0xFF, marker)) + (len(payload) + 2).to_bytes(2, "big") + payload
 
 
+@functools.cache
 def srgb_icc() -> bytes:
+    # Cached: the profile's header carries its creation time, so two calls a second apart differ.
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
