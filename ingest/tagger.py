@@ -65,22 +65,22 @@ class Params:
     # A pick counts as much as the participant using one topic word for the theme.
     pick_weight: float = 0.25
     threshold: float = 0.19
-    margin: float = 0.08
+    margin: float = 0.06
     # Confidence = 1 / (1 + exp(-(slope * (score - centre) + gap * (score - unit best)))):
     # a theme well behind the best theme of its own clause is less likely to be meant.
-    calibration_slope: float = 16.7
-    calibration_centre: float = 0.271
-    calibration_gap: float = 6.7
+    calibration_slope: float = 16.2
+    calibration_centre: float = 0.28
+    calibration_gap: float = 7.0
     # Polarity: weights of the theme margin, global margin and word cues; > 0 means barrier.
     polarity_theme: float = 0.5
-    polarity_global: float = 1.0
-    polarity_cues: float = 0.3
+    polarity_global: float = 0.5
+    polarity_cues: float = 0.5
     # Weight of the evidence's surroundings (the whole text, or its sentence in a long
     # one): "got my GCSE results and I passed maths" is good news only in its second half.
-    polarity_context: float = 1.0
+    polarity_context: float = 0.5
     # Subtracted before the sign is read: the embedding margins lean towards barrier on
     # any mention of a hardship ("the foodbank sorted us out"), so zero is not neutral.
-    polarity_bias: float = 0.0
+    polarity_bias: float = 0.04
 
 
 DEFAULT_PARAMS = Params()
