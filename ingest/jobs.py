@@ -18,9 +18,11 @@ _services: Services | None = None
 
 
 def bind_services(services: Services) -> None:
-    """Give jobs the process's services (the worker and `chorus serve` call this at start)."""
+    """Give jobs the process's services, and configure the queue they are sent to (the worker and
+    `chorus serve` call this at start)."""
     global _services
     _services = services
+    services.huey  # noqa: B018  building it binds every declared task to this queue
 
 
 def services() -> Services:

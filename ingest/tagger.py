@@ -50,7 +50,9 @@ __all__ = [
     "clause_spans",
     "cue_words",
     "decide",
+    "format_suggestions",
     "suggest_tags",
+    "tag_record",
 ]
 
 
@@ -100,15 +102,13 @@ class Suggestion:
     segment_index: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields of the `chorus tag --json` contract; offsets stay on the object."""
         return {
             "theme": self.theme,
             "label": self.label,
             "confidence": self.confidence,
             "polarity": self.polarity.value,
             "evidence": self.evidence,
-            "evidence_start": self.evidence_start,
-            "evidence_end": self.evidence_end,
-            "segment_index": self.segment_index,
         }
 
 
@@ -659,10 +659,10 @@ def decide(
 ) -> list[Suggestion]:
     """The suggestions for an analysed text, most confident first.
 
-    A theme is suggested when some unit scores it at least ``threshold`` and within
-    ``margin`` of that unit's own best theme. The margin is per unit, so a second theme
-    carried by its own clause ("... so I can't get to work") is not crowded out by the
-    theme that leads the text as a whole.
+    A theme is suggested when some unit scores it at least ``threshold`` and either
+    names it with a topic word or scores within ``margin`` of that unit's own best theme.
+    The margin is per unit, so a second theme carried by its own clause ("... so I can't
+    get to work") is not crowded out by the theme that leads the text as a whole.
     """
     if not analysis.units:
         return []
@@ -683,7 +683,12 @@ def score_units(
     for pos in _pick_positions(analysis.index.framework, participant_themes):
         scores[:, pos] += params.pick_weight
     unit_best = scores.max(axis=1)
-    qualifies = (scores >= params.threshold) & (scores >= unit_best[:, None] - params.margin)
+    close = scores >= unit_best[:, None] - params.margin
+    # A theme the speaker named in plain words ("can't afford the bus") is not crowded
+    # out by another named theme in the same clause; the margin only prunes themes that
+    # rest on resemblance alone.
+    named = analysis.topic_cues > 0
+    qualifies = (scores >= params.threshold) & (close | named)
     return scores, unit_best, qualifies
 
 
@@ -720,7 +725,7 @@ def _suggestion(
 
 def suggest_tags(
     text: str,
-    framework: Framework,
+    framework: Framework | str,
     *,
     participant_themes: Iterable[str] = (),
     segments: Sequence[Any] | None = None,
@@ -730,14 +735,36 @@ def suggest_tags(
     """Suggested themes for a participant's words, most confident first.
 
     `text` is the participant's own story or caption, with any OCR text appended.
+    `framework` is a ``Framework`` (with any custom themes) or a shipped framework's code.
     `segments` are transcript segments (strings or objects with a ``text`` attribute);
     evidence found in one gives its ``segment_index`` and offsets within its text.
     `participant_themes` are theme codes the participant picked; an unknown code raises
     ``UnknownTheme``. Blank text and no segments give no suggestions.
     """
+    if isinstance(framework, str):
+        framework = load_framework(framework)
     picks = tuple(participant_themes)
     _pick_positions(framework, picks)
     if not (text or "").strip() and not any(_segment_text(s).strip() for s in segments or ()):
         return []
     analysis = analyse(text or "", framework, segments=segments, embedder=embedder)
     return decide(analysis, params, picks)
+
+
+# --- output for `chorus tag` ------------------------------------------------------------
+
+
+def tag_record(text: str, suggestions: Sequence[Suggestion]) -> dict[str, Any]:
+    """The JSON object `chorus tag --json` prints for one input line."""
+    return {"text": text, "tags": [s.to_dict() for s in suggestions]}
+
+
+def format_suggestions(suggestions: Sequence[Suggestion]) -> str:
+    """One line per theme, for people: code, confidence, polarity and the quoted evidence."""
+    if not suggestions:
+        return "(no themes suggested)"
+    width = max(len(s.theme) for s in suggestions)
+    return "\n".join(
+        f"{s.theme:<{width}}  {s.confidence:.2f}  {s.polarity.value:<7}  \u201c{s.evidence}\u201d"
+        for s in suggestions
+    )
