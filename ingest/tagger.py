@@ -60,19 +60,19 @@ __all__ = [
 class Params:
     """The knobs of the decision; the defaults were tuned on bench/data/theme_texts.jsonl."""
 
-    top_k: int = 12
+    top_k: int = 8
     cue_weight: float = 0.25
     # A setting word ("after school", "at dinner") counts this fraction of a topic word.
-    setting_weight: float = 0.5
+    setting_weight: float = 0.25
     # A pick counts as much as the participant using one topic word for the theme.
     pick_weight: float = 0.25
-    threshold: float = 0.19
-    margin: float = 0.06
+    threshold: float = 0.21
+    margin: float = 0.04
     # Confidence = 1 / (1 + exp(-(slope * (score - centre) + gap * (score - unit best)))):
     # a theme well behind the best theme of its own clause is less likely to be meant.
-    calibration_slope: float = 16.2
-    calibration_centre: float = 0.28
-    calibration_gap: float = 7.0
+    calibration_slope: float = 16.3
+    calibration_centre: float = 0.295
+    calibration_gap: float = 7.3
     # Polarity: weights of the theme margin, global margin and word cues; > 0 means barrier.
     polarity_theme: float = 0.5
     polarity_global: float = 0.5

@@ -34,6 +34,8 @@ ACCESS = {
     "staff.withdraw": ("POST", {"admin"}),
     "media.derivative": ("GET", {"participant_a", "admin"}),
     "api.health": ("GET", EVERYONE),
+    "api.upload": ("POST", {"participant_a", "participant_b"}),
+    "api.upload_status": ("GET", {"participant_a"}),
 }
 
 
@@ -109,6 +111,9 @@ def test_access(app, client, world, endpoint, who):
     method, allowed = ACCESS[endpoint]
     _as(client, who, world)
     url = _url(app, endpoint, world)
-    data = {"name": "Drop-in", "place_type": "school", "area_code": "RV02"} if endpoint == "staff.add_session" else {}
+    data = {
+        "staff.add_session": {"name": "Drop-in", "place_type": "school", "area_code": "RV02"},
+        "api.upload": {"kind": "text_story", "story": "The bus is late again"},
+    }.get(endpoint, {})
     response = client.open(url, method=method, data=data)
     assert _reached(response) == (who in allowed), f"{who} {method} {url} -> {response.status_code}"

@@ -38,6 +38,18 @@ def participant_required(view):
     return _mark(wrapped, "participant")
 
 
+def participant_api(view):
+    """A participant's own device calling the JSON API; 401 JSON instead of a redirect."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.principal.kind != "participant":
+            abort(401)
+        return view(*args, **kwargs)
+
+    return _mark(wrapped, "participant")
+
+
 def staff_required(*roles: Role):
     """Signed-in staff; with roles, staff holding one of them in at least one programme.
 

@@ -10,6 +10,7 @@ from ..db import DatabaseUnavailable
 
 MESSAGES = {
     400: "Something about that request was not right. Go back and try again.",
+    401: "Please join your session again: your time on this device ran out.",
     403: "You do not have permission to see this page.",
     404: "Page not found. If you typed the web address, check it is correct.",
     405: "That action is not available here.",

@@ -56,7 +56,7 @@ def share(page: str):
             themes=tuple(form.themes.data or ()),
         )
         try:
-            artefact, created = _accept(submission, form.media.data)
+            artefact, created = accept_file(submission, form.media.data)
         except UploadRejected as exc:
             form.media.errors = [exc.message]
             return render_template("share/share.html", form=form, kind=kind, page=page), exc.status
@@ -67,7 +67,7 @@ def share(page: str):
     return render_template("share/share.html", form=form, kind=kind, page=page), 400 if form.errors else 200
 
 
-def _accept(submission: Submission, file_storage):
+def accept_file(submission: Submission, file_storage):
     """Spool the uploaded file to disk (never into memory) and hand it to the upload acceptor."""
     with tempfile.TemporaryDirectory(prefix="chorus-web-") as work:
         path = None
