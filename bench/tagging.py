@@ -250,7 +250,6 @@ def tune(rows, framework: Framework, embedder: Embedder) -> Params:
     slope, centre, gap = fit_calibration(analyses, golds, best)
     return replace(
         best,
-        pick_weight=best.cue_weight,
         calibration_slope=round(slope, 1),
         calibration_centre=round(centre, 3),
         calibration_gap=round(gap, 1),

@@ -32,6 +32,7 @@ ACCESS = {
     "staff.add_session": ("POST", {"admin"}),
     "staff.artefact": ("GET", {"admin"}),  # the item is team-only, so the analyst may not see it
     "staff.withdraw": ("POST", {"admin"}),
+    "staff.retry": ("POST", {"admin"}),
     "media.derivative": ("GET", {"participant_a", "admin"}),
     "api.health": ("GET", EVERYONE),
     "api.upload": ("POST", {"participant_a", "participant_b"}),

@@ -7,11 +7,12 @@ import uuid
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from sqlalchemy import select
 
-from ingest.jobs import queue_erasure
+from ingest.jobs import process_artefact_job, queue_erasure
+from ingest.pipeline import retry_failed
 
 from ..consent import Context, allows, visible_artefacts
 from ..erasure import withdraw_artefact
-from ..models import AgeBand, Artefact, ListeningSession, PlaceType, Programme, Role
+from ..models import AgeBand, Artefact, ArtefactStatus, ListeningSession, PipelineStep, PlaceType, Programme, Role
 from ..programmes import ProgrammeError, create_session
 from .access import require_programme_role, staff_required
 from .forms import ConfirmForm, SessionForm
@@ -113,7 +114,28 @@ def _artefact(artefact_id: str) -> tuple[Artefact, Context]:
 def artefact(artefact_id: str):
     """One item with its media, story, transcript and tags, as far as consent allows."""
     artefact, context = _artefact(artefact_id)
-    return render_template("staff/artefact.html", artefact=artefact, context=context, form=ConfirmForm())
+    steps = db().scalars(
+        select(PipelineStep).where(PipelineStep.artefact_id == artefact.id).order_by(PipelineStep.position)
+    ).all()
+    return render_template("staff/artefact.html", artefact=artefact, context=context, steps=steps, form=ConfirmForm())
+
+
+@bp.post("/artefacts/<artefact_id>/retry")
+@staff_required(Role.ADMIN, Role.FACILITATOR)
+def retry(artefact_id: str):
+    """Run a failed item's failed steps again."""
+    artefact, _ = _artefact(artefact_id)
+    require_programme_role(artefact.programme_id, Role.ADMIN, Role.FACILITATOR)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if artefact.status != ArtefactStatus.FAILED:
+        flash("Only items that could not be processed can be retried.")
+        return redirect(url_for("staff.artefact", artefact_id=artefact.id))
+    retry_failed(db(), artefact)
+    db().commit()
+    process_artefact_job(str(artefact.id))
+    flash("Trying again. The page shows how it is going.")
+    return redirect(url_for("staff.artefact", artefact_id=artefact.id))
 
 
 @bp.post("/artefacts/<artefact_id>/withdraw")
