@@ -29,7 +29,6 @@ from .importer import (
 )
 
 EXIT_INTERRUPTED = 130  # what a shell reports for a command stopped by Ctrl-C
-REASON_WIDTH = 200
 
 
 def _friendly_errors(func):
@@ -69,10 +68,6 @@ def _progress(total: int, quiet: bool) -> Iterator[tqdm]:
         bar.close()
 
 
-def _shorten(text: str) -> str:
-    return text if len(text) <= REASON_WIDTH else text[: REASON_WIDTH - 1] + "…"
-
-
 def summary_lines(summary: ImportSummary) -> list[str]:
     """The summary as a facilitator reads it: counts first, then every refusal with its reason."""
     lines = [
@@ -83,10 +78,10 @@ def summary_lines(summary: ImportSummary) -> list[str]:
         lines.append("New items are queued for processing: `chorus serve` (or `chorus worker`) processes them.")
     if summary.refused:
         lines.append("Refused:")
-        lines += [f"  {o.file}: {_shorten(o.reason)}" for o in summary.refused]
+        lines += [f"  {o.file}: {o.reason}" for o in summary.refused]
     if summary.processing_failed:
         lines.append("Accepted, but processing failed (shown to facilitators, who can retry it):")
-        lines += [f"  {o.file}: {_shorten(o.processing)}" for o in summary.processing_failed]
+        lines += [f"  {o.file}: {o.processing}" for o in summary.processing_failed]
     for alias in summary.without_consent:
         lines.append(f"No consent is recorded for {alias}: their items are kept, but nobody can see them until it is.")
     if summary.interrupted:

@@ -1,26 +1,29 @@
 """Suggested theme tags for what a participant said, wrote or showed.
 
-Three signals, combined per clause (see docs/theme-tagging.md for what each can and
-cannot do, and bench/tagging.py for the measured figures):
+The text is cut into units: the whole text when short, each sentence, and each clause
+between commas and joining words ("and", "so", "cos"). Every unit is scored against every
+theme of the programme's framework with three signals (docs/theme-tagging.md says what
+each can and cannot do; bench/tagging.py measures them):
 
-1. **Meaning.** Each clause is embedded with a small sentence model (``ingest.embeddings``)
+1. **Meaning.** The unit is embedded with a small sentence model (``ingest.embeddings``)
    and compared with the theme's anchors: its example phrases, description, label and
-   child label. The theme's score is the mean of the ``top_k`` best cosine similarities,
-   after both sides are centred on the framework's mean anchor, so the part every
-   sentence about family life shares drops out and what tells themes apart remains.
-2. **Everyday words.** A clause that uses a plain word for a theme ("skint", "landlord",
-   "bus", "CAMHS") gains ``cue_weight``. The shipped determinants framework has a curated
-   word list per theme; any other theme, including a programme's own, uses the words of
-   its label and child label.
-3. **The participant's own picks.** A theme the participant chose gains ``pick_weight``,
-   the same as one everyday word: their choice counts as a clear signal, but it cannot
-   make a tag out of a text that says nothing about the theme.
+   child label. The score is the mean of the ``top_k`` best cosine similarities, with
+   both sides centred on the framework's mean anchor, so what every sentence about
+   family life shares drops out and what tells the themes apart remains.
+2. **Everyday words.** A unit that uses a topic word for a theme ("skint", "landlord",
+   "bus pass", "CAMHS") gains ``cue_weight``; a setting word ("after school", "at dinner",
+   "my sister") gains a fraction of it, because such words often say only where, when or
+   with whom. The shipped determinants framework has curated lists; any other theme,
+   including a programme's own, uses the words of its label and child label.
+3. **The participant's own picks.** A picked theme gains ``pick_weight``, a prior that
+   lifts a theme the words lean towards without inventing one they do not.
 
-A theme is suggested when its best clause scores at least ``threshold`` and no more than
-``margin`` below the text's best theme. Confidence is a logistic curve over the score,
-fitted on the labelled set so that it reads as a probability. Polarity comes from the
-evidence clause: how much closer it sits to barrier than to asset example phrases (of
-the theme, and of all themes), plus plain negation and sentiment words.
+A theme is suggested when some unit scores it at least ``threshold`` and either names it
+with a topic word or comes within ``margin`` of that unit's best theme. Confidence is a
+logistic curve over the score and its gap to the unit's best, fitted on the labelled set
+so that it reads roughly as a probability. Polarity is read from the evidence unit and
+its sentence: closeness to barrier rather than asset example phrases (of the theme and of
+all themes), plus negation and sentiment words.
 
 Everything here except loading the embedder is a pure function of its inputs.
 """
@@ -45,14 +48,19 @@ __all__ = [
     "Analysis",
     "Params",
     "Suggestion",
+    "ThemeIndex",
     "Unit",
     "analyse",
     "clause_spans",
+    "cue_polarity",
     "cue_words",
     "decide",
+    "evidence_unit",
     "format_suggestions",
+    "score_units",
     "suggest_tags",
     "tag_record",
+    "theme_index",
 ]
 
 
@@ -384,7 +392,7 @@ def cue_words(framework: Framework, theme: Theme) -> tuple[str | None, str | Non
         for w in re.findall(r"[a-z][a-z'-]+", f"{theme.label} {theme.child_label}".lower())
         if len(w) >= 4 and w not in _LABEL_STOPWORDS
     }
-    return ("|".join(f"{re.escape(w)}s?" for w in sorted(words)) or None), None
+    return ("|".join(f"{re.escape(w)}(?:e?s)?" for w in sorted(words)) or None), None
 
 
 def _cue_pattern(words: str | None) -> re.Pattern[str] | None:
@@ -629,14 +637,23 @@ def polarity_score(analysis: Analysis, unit: int, theme_pos: int, params: Params
     return own + params.polarity_context * around - params.polarity_bias
 
 
+# A theme has 5-10 examples of each polarity, so its closest 3 stand for it; across all
+# themes there are about a hundred of each, and the closest 5 damp single odd phrases.
+_THEME_POLARITY_K = 3
+_GLOBAL_POLARITY_K = 5
+
+
 def _unit_polarity(analysis: Analysis, unit: int, theme_pos: int, params: Params) -> float:
     index = analysis.index
     own = index.owner == theme_pos
     theme_margin = _margin(
-        analysis.similarity[unit], own & index.barrier, own & index.asset, 3
+        analysis.similarity[unit], own & index.barrier, own & index.asset, _THEME_POLARITY_K
     )
     global_margin = _margin(
-        analysis.polarity_similarity[unit], index.polarity_barrier, ~index.polarity_barrier, 5
+        analysis.polarity_similarity[unit],
+        index.polarity_barrier,
+        ~index.polarity_barrier,
+        _GLOBAL_POLARITY_K,
     )
     return (
         params.polarity_theme * theme_margin
@@ -645,14 +662,14 @@ def _unit_polarity(analysis: Analysis, unit: int, theme_pos: int, params: Params
     )
 
 
-def confidence(score: float, best: float, params: Params) -> float:
-    logit = params.calibration_slope * (score - params.calibration_centre) + params.calibration_gap * (
-        score - best
-    )
+def confidence(score: float, unit_best: float, params: Params) -> float:
+    logit = params.calibration_slope * (score - params.calibration_centre)
+    logit += params.calibration_gap * (score - unit_best)
     return round(float(1.0 / (1.0 + np.exp(-logit))), 3)
 
 
 def _pick_positions(framework: Framework, picks: Iterable[str]) -> set[int]:
+    """Positions of the picked themes; an unknown code raises ``UnknownTheme``."""
     codes = framework.codes
     return {codes.index(framework.theme(code).code) for code in picks}
 

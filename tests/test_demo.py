@@ -131,3 +131,15 @@ def test_served_demo_signs_staff_in_and_shows_items(demo):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_reindex_rebuilds_the_same_search_from_the_database(demo):
+    data, _, services = demo
+    with services.session() as db:
+        programme = db.scalar(select(Programme))
+    team = Principal(kind="staff", user_id=2, roles=frozenset({(programme.id, Role.FACILITATOR)}))
+    before = search(services.settings.index_dir, team, Context.TEAM, "bus")
+    result = CliRunner().invoke(main, ["reindex", "--json"], env={"CHORUS_DATA_DIR": str(data)})
+    assert result.exit_code == 0 and json.loads(result.output)["indexed"] == len(CONTENT["artefacts"]) - 1
+    after = search(services.settings.index_dir, team, Context.TEAM, "bus")
+    assert before.total > 0 and sorted(h.id for h in after.hits) == sorted(h.id for h in before.hits)

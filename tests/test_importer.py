@@ -261,7 +261,9 @@ def test_refused_files_are_listed_with_reasons_and_the_rest_imported(run, db, se
     assert "text file" in reasons["notes.md"] and ".txt" in reasons["notes.md"]
     assert "not in the manifest" in reasons["nobody.jpg"]
     assert "not in the folder" in reasons["gone.jpg"]
-    assert count(db, Artefact) == 1 and len([p for p in stored_files(services) if p.name == "master.jpg"]) == 1
+    (kept,) = db.scalars(select(Artefact)).all()
+    masters = [p for p in stored_files(services) if p.parent.name == str(kept.id)]
+    assert kept.original_name == "good.jpg" and len(masters) == 1
 
 
 def test_hidden_files_are_skipped_and_links_not_followed(run, db, tmp_path):

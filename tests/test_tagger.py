@@ -8,6 +8,7 @@ words fails here rather than silently in the archive.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from importlib import metadata
@@ -27,9 +28,9 @@ from ingest.embeddings import (
     get_embedder,
 )
 from ingest.tagger import (
-    _DETERMINANT_CUES,
     clause_spans,
     cue_polarity,
+    cue_words,
     format_suggestions,
     suggest_tags,
     tag_record,
@@ -263,8 +264,18 @@ def test_cue_polarity_reads_simple_negation():
     assert cue_polarity("we went to the shop") == 0
 
 
-def test_the_word_lists_cover_exactly_the_determinant_themes(framework):
-    assert set(_DETERMINANT_CUES) == set(framework.codes)
+def test_every_determinant_theme_has_curated_words(framework):
+    for theme in framework:
+        topic, setting = cue_words(framework, theme)
+        assert topic and setting, theme.code
+
+
+def test_a_custom_theme_is_found_by_the_words_of_its_label(framework):
+    custom = with_custom_themes(framework, [{"code": "digital", "label": "Digital access", "child_label": "Online"}])
+    topic, setting = cue_words(custom, custom.theme("digital"))
+    assert setting is None
+    for word in ("digital", "access", "accesses", "online"):
+        assert re.fullmatch(f"(?:{topic})", word)
 
 
 # --- accuracy ---------------------------------------------------------------------------

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from ingest.accept import Submission, UploadRejected
 from ingest.jobs import process_artefact_job
 from ingest.queue import QueueUnavailable, check_queue
 
-from ..consent import Context, visible_artefacts
 from ..db import DatabaseUnavailable, check_database
 from ..models import Artefact, ArtefactKind, PipelineStep
 from ..storage.base import StorageError
 from .access import participant_api, public
+from .lookups import own_artefact
 from .principals import db, services
 from .share import accept_file
 
@@ -73,14 +72,10 @@ def upload():
 @participant_api
 def upload_status(artefact_id: str):
     """Where one of the participant's own uploads is in processing."""
-    try:
-        key = uuid.UUID(artefact_id)
-    except ValueError:
-        abort(404)
-    artefact = db().scalar(select(Artefact).where(Artefact.id == key, visible_artefacts(g.principal, Context.OWNER)))
-    if artefact is None:
-        abort(404)
-    steps = db().scalars(select(PipelineStep).where(PipelineStep.artefact_id == key).order_by(PipelineStep.position))
+    artefact = own_artefact(artefact_id)
+    steps = db().scalars(
+        select(PipelineStep).where(PipelineStep.artefact_id == artefact.id).order_by(PipelineStep.position)
+    )
     body = _upload_json(artefact, False) | {
         "failure_reason": artefact.failure_reason,
         "steps": [{"step": s.step, "state": s.state.value, "error": s.error} for s in steps],

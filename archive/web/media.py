@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 
 from flask import Blueprint, Response, abort, g, redirect, stream_with_context
 from sqlalchemy import select
@@ -10,6 +9,7 @@ from sqlalchemy import select
 from ..consent import Context, MediaRole, media_allowed
 from ..models import Artefact, ArtefactKind, Derivative, Exhibit, ExhibitItem, ExhibitStatus, Role
 from .access import public
+from .lookups import artefact_by_id
 from .principals import db, services
 
 bp = Blueprint("media", __name__, url_prefix="/media")
@@ -58,12 +58,7 @@ def _context_for(artefact: Artefact) -> Context | None:
 @public
 def derivative(artefact_id: str, kind: str):
     """Stream one derivative if the caller may see it; 404 otherwise, so ids cannot be probed."""
-    try:
-        artefact = db().get(Artefact, uuid.UUID(artefact_id))
-    except ValueError:
-        abort(404)
-    if artefact is None:
-        abort(404)
+    artefact = artefact_by_id(artefact_id)
     context = _context_for(artefact)
     if context is None or not media_allowed(g.principal, context, artefact, _role(artefact, kind)):
         abort(404)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, flash, g, redirect, render_template, url_for
 from sqlalchemy import select
 
 from ingest.jobs import queue_erasure, refresh_index_job
@@ -17,6 +15,7 @@ from ..programmes import JoinError, find_open_session, join_session
 from .access import participant_required, public
 from .extensions import limiter
 from .forms import ConfirmForm, ConsentForm, JoinForm
+from .lookups import own_artefact
 from .principals import db, sign_in_participant, sign_out_participant
 
 bp = Blueprint("participant", __name__)
@@ -68,18 +67,6 @@ def _own_items():
     ).all()
 
 
-def _own_item(artefact_id: str) -> Artefact:
-    """One of the participant's own items, or 404 (another child's item is indistinguishable from none)."""
-    try:
-        key = uuid.UUID(artefact_id)
-    except ValueError:
-        abort(404)
-    artefact = db().scalar(select(Artefact).where(Artefact.id == key, visible_artefacts(g.principal, Context.OWNER)))
-    if artefact is None:
-        abort(404)
-    return artefact
-
-
 @bp.get("/my-things")
 @participant_required
 def my_things():
@@ -91,7 +78,7 @@ def my_things():
 @participant_required
 def withdraw_one(artefact_id: str):
     """Confirm, then withdraw one item and everything made from it."""
-    artefact = _own_item(artefact_id)
+    artefact = own_artefact(artefact_id)
     form = ConfirmForm()
     if form.validate_on_submit():
         title = artefact.title or "your item"

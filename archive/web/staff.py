@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from sqlalchemy import select
@@ -16,6 +15,7 @@ from ..models import AgeBand, Artefact, ArtefactStatus, ListeningSession, Pipeli
 from ..programmes import ProgrammeError, create_session
 from .access import require_programme_role, staff_required
 from .forms import ConfirmForm, SessionForm
+from .lookups import artefact_by_id
 from .principals import db
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -97,12 +97,7 @@ def add_session(code: str):
 
 
 def _artefact(artefact_id: str) -> tuple[Artefact, Context]:
-    try:
-        artefact = db().get(Artefact, uuid.UUID(artefact_id))
-    except ValueError:
-        abort(404)
-    if artefact is None or not g.principal.roles:
-        abort(404)
+    artefact = artefact_by_id(artefact_id)
     context = staff_context(artefact.programme_id)
     if not allows(g.principal, context, artefact):
         abort(404)

@@ -10,6 +10,7 @@ Without Chromium or Playwright these tests skip, or fail when CHORUS_REQUIRE_SER
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import threading
@@ -18,6 +19,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from tests.conftest import Factory
 from tests.servers import unavailable
 
 INSTALL_HINT = "apt-get install chromium; pip install playwright axe-playwright-python"
@@ -181,6 +183,20 @@ def nojs_page(browser, live_server):
     context = _new_context(browser, live_server, java_script_enabled=False)
     yield context.new_page()
     context.close()
+
+
+class LiveFactory(Factory):
+    """The root factory, numbering records across the whole run: every test shares the live database."""
+
+    numbers = itertools.count(1)
+
+    def _next(self) -> int:
+        return next(self.numbers)
+
+
+@pytest.fixture
+def make(db, live_services):
+    return LiveFactory(db, live_services.storage)
 
 
 @pytest.fixture

@@ -1,0 +1,290 @@
+"""Reading the words written on drawings, posters and signs, with models that ship inside a package.
+
+RapidOCR (Apache-2.0) runs PaddleOCR's PP-OCRv6 small detector and recogniser and the
+text-direction classifier (Apache-2.0 weights) on onnxruntime's CPU provider. The three ONNX
+files are inside the ``rapidocr`` wheel; RapidOCR is handed their exact paths, so its
+download-on-first-use path is never reached and nothing touches the network.
+
+The files' SHA-256 are pinned here and checked before the engine loads, once per process: a
+re-published package with other bytes raises :class:`OcrChecksumError` instead of being
+trusted.
+
+What comes back is a hint for people, never a decision. The filters below drop what the
+recogniser "reads" into circles, rain streaks and stick figures on drawings that carry no
+words; ``docs/image-signals.md`` has the measurements behind each threshold.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from importlib import metadata, util
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from . import images
+
+__all__ = [
+    "MAX_LONG_SIDE",
+    "MIN_SCORE",
+    "MODEL_FILES",
+    "PINS",
+    "OcrChecksumError",
+    "OcrLine",
+    "OcrUnavailable",
+    "available",
+    "install_hint",
+    "read_text",
+    "keep_line",
+]
+
+# Words big enough to matter on a drawing or poster are still 20+ pixels tall at 1280, and
+# the detector's cost grows with the pixel count: a 12 MP photo would take 5-10 s in full.
+MAX_LONG_SIDE = 1280
+# Measured here: real words on the demo drawings and photos score 0.88-1.0; what the
+# recogniser makes of rain streaks and stick figures scores 0.50-0.67.
+MIN_SCORE = 0.75
+# Below this many letters or digits a "line" is nearly always a circle read as O or 0.
+MIN_CHARACTERS = 2
+# Drawn circles and strokes come back as runs of one of these ("0000", "8888", "III").
+_SHAPE_CHARACTERS = frozenset("0Oo8DQ1Il|")
+_WORD = re.compile(r"\S+")
+
+
+class OcrUnavailable(RuntimeError):
+    """The package that holds the models is not installed (the message says what to install)."""
+
+
+class OcrChecksumError(RuntimeError):
+    """A model file's bytes differ from the SHA-256 pinned here."""
+
+
+@dataclass(frozen=True)
+class PackagedFile:
+    distribution: str
+    path: str  # as listed in the distribution's RECORD
+    sha256: str
+    size: int
+
+
+MODEL_FILES = {
+    "Det": PackagedFile(
+        "rapidocr",
+        "rapidocr/models/PP-OCRv6_det_small.onnx",
+        "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
+        9_929_594,
+    ),
+    "Cls": PackagedFile(
+        "rapidocr",
+        "rapidocr/models/ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+        "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c",
+        585_532,
+    ),
+    "Rec": PackagedFile(
+        "rapidocr",
+        "rapidocr/models/PP-OCRv6_rec_small.onnx",
+        "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
+        21_234_383,
+    ),
+}
+PINS = (("rapidocr", "3.10.0"),)
+_RUNTIME_MODULES = ("rapidocr", "onnxruntime", "cv2")
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    """One line of text; ``box`` is x, y, width, height in the original picture's upright pixels."""
+
+    text: str
+    score: float
+    box: tuple[int, int, int, int]
+
+
+def install_hint() -> str:
+    return "pip install onnxruntime " + " ".join(f"{dist}=={version}" for dist, version in PINS)
+
+
+# --- public API -------------------------------------------------------------------------
+
+
+def available() -> bool:
+    """True when RapidOCR, onnxruntime and the model files are installed with the pinned RECORD hashes.
+
+    Cheap (no model bytes are read); the full SHA-256 check happens when the engine loads.
+    """
+    if any(util.find_spec(name) is None for name in _RUNTIME_MODULES):
+        return False
+    try:
+        paths = {role: _locate(file) for role, file in MODEL_FILES.items()}
+    except OcrUnavailable:
+        return False
+    return all(
+        paths[role].stat().st_size == file.size and _record_sha256(file) in (None, file.sha256)
+        for role, file in MODEL_FILES.items()
+    )
+
+
+def read_text(image_path: str | os.PathLike[str], *, min_score: float = MIN_SCORE) -> list[OcrLine]:
+    """The lines of text written in the picture, top to bottom, after dropping likely misreadings.
+
+    The picture is opened through :func:`media.images.open_image` (allowed decoders and pixel
+    cap), turned upright and scaled to :data:`MAX_LONG_SIDE`. Raises :class:`OcrUnavailable`
+    or :class:`OcrChecksumError` when the models can't be used.
+    """
+    engine = _get_engine()
+    pixels, full_size = _scaled_upright(Path(image_path), MAX_LONG_SIDE)
+    result = engine(pixels)
+    if result.boxes is None or not result.txts:
+        return []
+    sx, sy = full_size[0] / pixels.shape[1], full_size[1] / pixels.shape[0]
+    lines = []
+    for quad, text, score in zip(result.boxes, result.txts, result.scores):
+        cleaned = keep_line(text, float(score), min_score)
+        if cleaned is not None:
+            lines.append(OcrLine(cleaned, round(float(score), 3), _bounding_box(quad, sx, sy)))
+    return lines
+
+
+def keep_line(text: str, score: float, min_score: float = MIN_SCORE) -> str | None:
+    """The line as it should be kept, or None when it is most likely a misreading of a drawing."""
+    if score < min_score:
+        return None
+    words = [w for w in _WORD.findall(text) if not _has_foreign_letters(w)]
+    cleaned = " ".join(words)
+    characters = [c for c in cleaned if c.isalnum()]
+    if len(characters) < MIN_CHARACTERS or _is_shape_run(characters):
+        return None
+    return cleaned
+
+
+# --- filters ------------------------------------------------------------------------------
+
+
+def _has_foreign_letters(word: str) -> bool:
+    # The recogniser is multilingual, so a scribble can come back as a CJK or Cyrillic
+    # character; in a UK programme those are misreadings far more often than writing.
+    return any(c.isalpha() and not unicodedata.name(c, "").startswith("LATIN") for c in word)
+
+
+def _is_shape_run(characters: list[str]) -> bool:
+    return len(set(characters)) == 1 and characters[0] in _SHAPE_CHARACTERS
+
+
+# --- the picture --------------------------------------------------------------------------
+
+
+def _scaled_upright(path: Path, long_side: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """BGR pixels (RapidOCR's order) turned upright and scaled to fit ``long_side``; plus the full upright size."""
+    with images.open_image(path) as img:
+        upright_full = _upright_size(img)
+        if img.format in ("JPEG", "MPO"):
+            # Decode at 1/2, 1/4 or 1/8 scale straight from the DCT: a phone photo costs a fraction.
+            img.draft("RGB", (long_side, long_side))
+        upright = ImageOps.exif_transpose(img).convert("RGB")
+    upright.thumbnail((long_side, long_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return np.ascontiguousarray(np.asarray(upright)[:, :, ::-1]), upright_full
+
+
+def _upright_size(img: Image.Image) -> tuple[int, int]:
+    orientation = img.getexif().get(0x0112, 1)
+    return (img.height, img.width) if orientation in (5, 6, 7, 8) else img.size
+
+
+def _bounding_box(quad, sx: float, sy: float) -> tuple[int, int, int, int]:
+    points = np.asarray(quad, dtype=np.float64)
+    x1, y1 = points.min(axis=0)
+    x2, y2 = points.max(axis=0)
+    left, top = int(round(x1 * sx)), int(round(y1 * sy))
+    return left, top, max(1, int(round(x2 * sx)) - left), max(1, int(round(y2 * sy)) - top)
+
+
+# --- the engine ---------------------------------------------------------------------------
+
+
+_lock = threading.Lock()
+_engine = None
+
+
+def _get_engine():
+    """The process's RapidOCR engine, checked and loaded on first use (about a second)."""
+    global _engine
+    if _engine is None:
+        with _lock:
+            if _engine is None:
+                _engine = _load_engine()
+    return _engine
+
+
+def _load_engine():
+    paths = {role: _verified_path(file) for role, file in MODEL_FILES.items()}
+    from rapidocr import RapidOCR
+
+    params = {f"{role}.model_path": str(path) for role, path in paths.items()}
+    # Our own filter decides what is kept; RapidOCR's would drop lines before we see them.
+    params["Global.text_score"] = 0.3
+    # "No text found" is an ordinary answer for a drawing, not a warning.
+    params["Global.log_level"] = "error"
+    return RapidOCR(params=params)
+
+
+# --- locating and checking the packaged files ---------------------------------------------
+
+
+def _locate(file: PackagedFile) -> Path:
+    try:
+        dist = metadata.distribution(file.distribution)
+    except metadata.PackageNotFoundError:
+        raise OcrUnavailable(f"text extraction needs {file.distribution}; install with {install_hint()}") from None
+    for entry in dist.files or ():
+        if str(entry) == file.path:
+            path = Path(entry.locate())
+            if path.is_file():
+                return path
+            break
+    raise OcrUnavailable(
+        f"{file.distribution} {dist.version} has no file {file.path}; the tested layout is {install_hint()}"
+    )
+
+
+def _record_sha256(file: PackagedFile) -> str | None:
+    for entry in metadata.distribution(file.distribution).files or ():
+        if str(entry) == file.path and entry.hash is not None and entry.hash.mode == "sha256":
+            value = entry.hash.value + "=" * (-len(entry.hash.value) % 4)
+            return base64.urlsafe_b64decode(value).hex()
+    return None
+
+
+def _verified_path(file: PackagedFile) -> Path:
+    # RapidOCR opens the files by path, so the bytes are hashed in full here (about 0.1 s for
+    # all three) rather than trusting the RECORD, which anyone replacing a file could rewrite.
+    path = _locate(file)
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(4 * 1024 * 1024):
+            digest.update(chunk)
+    actual = digest.hexdigest()
+    if actual != file.sha256:
+        raise OcrChecksumError(
+            f"OCR model {path} has SHA-256 {actual}, expected {file.sha256}{_version_note()}; "
+            f"reinstall with {install_hint()}"
+        )
+    return path
+
+
+def _version_note() -> str:
+    notes = []
+    for dist, pinned in PINS:
+        try:
+            installed = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            installed = "missing"
+        if installed != pinned:
+            notes.append(f"{dist} {installed} (tested {pinned})")
+    return "; installed " + ", ".join(notes) if notes else ""
