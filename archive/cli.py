@@ -285,6 +285,31 @@ def fsck(ctx, as_json):
 
 
 @main.command()
+@click.argument("text")
+@click.option("--framework", default="determinants", show_default=True, help="Theme framework code.")
+@json_option
+def tag(text, framework, as_json):
+    """Suggest themes for TEXT (or, with -, for each line of standard input)."""
+    from ingest.tagger import format_suggestions, suggest_tags, tag_record
+
+    from .frameworks import UnknownFramework, load_framework
+
+    try:
+        loaded = load_framework(framework)
+    except UnknownFramework as exc:
+        raise click.BadParameter(str(exc), param_hint="--framework") from None
+    lines = [line.rstrip("\n") for line in sys.stdin] if text == "-" else [text]
+    for line in lines:
+        if not line.strip():
+            continue
+        suggestions = suggest_tags(line, loaded)
+        if as_json:
+            click.echo(json.dumps(tag_record(line, suggestions), ensure_ascii=False))
+        else:
+            click.echo(f"{line}\n{format_suggestions(suggestions)}\n")
+
+
+@main.command()
 @json_option
 @click.pass_context
 @friendly_errors

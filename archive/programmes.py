@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .audit import record_event
-from .frameworks import available_frameworks
+from .frameworks import Framework, available_frameworks, load_framework, with_custom_themes
 from .models import AgeBand, ListeningSession, Participant, PlaceType, Programme, utcnow
 from .principal import Principal
 
@@ -135,3 +135,13 @@ def join_session(
         raise JoinError(f"Someone in this session is already called {alias}. Please choose another nickname.") from None
     record_event(db, Principal(kind="participant", participant_id=participant.id), "participant.joined", "session", session.id)
     return participant
+
+
+def programme_framework(programme: Programme) -> Framework:
+    """The programme's theme framework, with any codes the programme added itself."""
+    framework = load_framework(programme.framework)
+    extras = [
+        {"code": t.code, "label": t.label, "child_label": t.child_label, "description": t.description}
+        for t in programme.custom_themes
+    ]
+    return with_custom_themes(framework, extras) if extras else framework

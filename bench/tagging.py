@@ -8,8 +8,8 @@ Two sets of invented texts, each line ``{"id", "speaker", "text", "labels": [{"t
 
 * ``bench/data/theme_texts.jsonl``: the labelled set the knobs were tuned on.
 * ``tests/data/unseen_theme_texts.jsonl``: written after tuning, with other wording and
-  other situations, and never used to change anything; it estimates how the tagger does
-  on words it has not seen.
+  other situations, and never tuned on; it estimates how the tagger does on words it has
+  not seen (docs/theme-tagging.md tells how earlier held-out sets were used).
 
 Per theme: precision, recall and F1 of the suggested themes against the labels.
 Macro-F1 is their mean over the framework's themes. Polarity accuracy counts only themes
@@ -86,11 +86,11 @@ def score(
     right = judged = 0
     for want, got in zip(golds, predictions, strict=True):
         for code in codes:
-            tp, fp, fn = code in want and code in got, code in got and code not in want, code in want and code not in got
-            counts[code][0] += tp
-            counts[code][1] += fp
-            counts[code][2] += fn
-            if tp:
+            labelled, suggested = code in want, code in got
+            counts[code][0] += labelled and suggested
+            counts[code][1] += suggested and not labelled
+            counts[code][2] += labelled and not suggested
+            if labelled and suggested:
                 judged += 1
                 right += want[code] == got[code]
     per_theme = {code: _prf(*c) for code, c in counts.items()}
@@ -214,7 +214,9 @@ def fit_calibration(analyses: Sequence[Analysis], golds, params: Params) -> tupl
 def reliability(analyses, golds, params: Params, bins: Sequence[float] = (0, 0.5, 0.7, 0.85, 1.0001)):
     """Share of suggestions that were labelled, per confidence band: does 0.9 mean 90 %?"""
     rows = []
-    suggestions = [(s.confidence, s.theme in want) for a, want in zip(analyses, golds) for s in decide(a, params)]
+    suggestions = [
+        (s.confidence, s.theme in want) for a, want in zip(analyses, golds) for s in decide(a, params)
+    ]
     for low, high in zip(bins, bins[1:]):
         band = [hit for conf, hit in suggestions if low <= conf < high]
         mean_conf = [conf for conf, _ in suggestions if low <= conf < high]

@@ -100,7 +100,8 @@ def _exit_code(summary: ImportSummary) -> int:
 @click.option("--session", "session_code", required=True, help="The session's join code (an expired code works).")
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CSV naming each file's participant, its details and their consent (see docs/bulk-import.md).")
-@click.option("--participant", "alias", default=None, help="Without a manifest: the one participant every file is from.")
+@click.option("--participant", "alias", default=None,
+              help="Without a manifest: the one participant every file is from.")
 @click.option("--age-band", type=click.Choice([band.value for band in AgeBand]), default=None,
               help="Without a manifest: that participant's age band.")
 @click.option("--wait", is_flag=True, help="Process each item here before the next, instead of queueing it.")

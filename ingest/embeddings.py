@@ -36,6 +36,7 @@ __all__ = [
     "PackagedFile",
     "get_embedder",
     "install_hint",
+    "locate",
     "read_verified",
 ]
 
@@ -144,6 +145,8 @@ class Embedder:
     """
 
     def __init__(self, model_bytes: bytes, tokenizer_json: str) -> None:
+        # Imported here so that the web app and CLI, which import this module through the
+        # tagger, do not pay for onnxruntime until something is actually embedded.
         import onnxruntime as ort
         from tokenizers import Tokenizer
 

@@ -87,6 +87,22 @@ class ManifestError(ValueError):
         super().__init__("\n".join(lines))
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one file. ``status`` is ``accepted``, ``already_imported`` or ``refused``."""
+
+    file: str
+    status: str
+    reason: str = ""
+    kind: str | None = None
+    participant: str | None = None
+    artefact_id: str | None = None
+    processing: str | None = None  # "queued", "done", or a failure message when processed inline
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
 # --- the manifest ------------------------------------------------------------------------------
 
 
@@ -261,18 +277,18 @@ def _row(reader: _RowReader, framework: Framework, now: datetime | None) -> Mani
     return ManifestRow(reader.line, file, person, kind, reader.text("title"), story, themes, place)
 
 
-def _header(row: list[str], problems: list[str]) -> list[str]:
+def _header(line: int, row: list[str], problems: list[str]) -> list[str]:
     names = [_token(name) for name in row]
     for name in names:
         # Spreadsheets often save a few empty columns after the last one.
         if name and name not in COLUMNS:
-            problems.append(f"line 1: unknown column {name!r}; the columns are {', '.join(COLUMNS)}")
+            problems.append(f"line {line}: unknown column {name!r}; the columns are {', '.join(COLUMNS)}")
     missing = [name for name in REQUIRED_COLUMNS if name not in names]
     if missing:
-        problems.append(f"line 1: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+        problems.append(f"line {line}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
     duplicated = sorted({name for name in names if name and names.count(name) > 1})
     if duplicated:
-        problems.append(f"line 1: column {', '.join(duplicated)} appears twice")
+        problems.append(f"line {line}: column {', '.join(duplicated)} appears twice")
     return names
 
 
@@ -326,7 +342,7 @@ def read_manifest(path: Path, framework: Framework, now: datetime | None = None)
     records = [(line, cells) for line, cells in records if any(c.strip() for c in cells)]
     if not records:
         raise ManifestError(path, ["it is empty: the first line names the columns"])
-    header = _header(records[0][1], problems)
+    header = _header(*records[0], problems)
     for line, cells in records[1:]:
         if len(cells) > len(header):
             problems.append(f"line {line}: more values than columns (put a value holding a comma in double quotes)")
@@ -363,8 +379,13 @@ def _hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def walk_folder(folder: Path, skip: Iterable[Path] = ()) -> tuple[list[FoundFile], list[str]]:
-    """Regular files under ``folder`` and the names of links that were not followed.
+LINK_REASON = ("This is a shortcut (symbolic link), not a file; links are not followed. "
+               "Copy the file itself into the folder.")
+UNREADABLE_REASON = "This folder could not be read ({error}), so nothing in it was imported."
+
+
+def walk_folder(folder: Path, skip: Iterable[Path] = ()) -> tuple[list[FoundFile], list[Outcome]]:
+    """Regular files under ``folder``, and refusals for what was seen but not taken.
 
     Hidden files and folders (``.DS_Store``, ``._IMG_0001.JPG``, ``.Trashes``) are camera and
     operating-system litter and are skipped without comment. Symbolic links are never followed,
@@ -372,20 +393,26 @@ def walk_folder(folder: Path, skip: Iterable[Path] = ()) -> tuple[list[FoundFile
     """
     skipped = {p.resolve() for p in skip}
     found: list[FoundFile] = []
-    links: list[str] = []
-    for root, dirs, files in os.walk(folder, followlinks=False):
+    refused: list[Outcome] = []
+
+    def unreadable(error: OSError) -> None:
+        name = _relative(Path(error.filename), folder) if error.filename else "."
+        refused.append(Outcome(name, "refused", UNREADABLE_REASON.format(error=error.strerror or error)))
+
+    for root, dirs, files in os.walk(folder, onerror=unreadable, followlinks=False):
         root_path = Path(root)
         dirs[:] = sorted(d for d in dirs if not _hidden(d))
-        links += [_relative(root_path / d, folder) for d in dirs if (root_path / d).is_symlink()]
+        refused += [Outcome(_relative(root_path / d, folder), "refused", LINK_REASON)
+                    for d in dirs if (root_path / d).is_symlink()]
         for name in sorted(files):
             path = root_path / name
             if _hidden(name) or path.resolve() in skipped:
                 continue
             if path.is_symlink():
-                links.append(_relative(path, folder))
+                refused.append(Outcome(_relative(path, folder), "refused", LINK_REASON))
             elif path.is_file():
                 found.append(FoundFile(_relative(path, folder), path))
-    return sorted(found, key=lambda f: f.name), sorted(links)
+    return sorted(found, key=lambda f: f.name), sorted(refused, key=lambda o: o.file)
 
 
 def _relative(path: Path, folder: Path) -> str:
@@ -407,22 +434,6 @@ class PlannedFile:
     row: ManifestRow | None = None
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one file. ``status`` is ``accepted``, ``already_imported`` or ``refused``."""
-
-    file: str
-    status: str
-    reason: str = ""
-    kind: str | None = None
-    participant: str | None = None
-    artefact_id: str | None = None
-    processing: str | None = None  # "queued", "done", or a failure message when processed inline
-
-    def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
-
-
 @dataclass
 class ImportPlan:
     session_id: int
@@ -433,7 +444,6 @@ class ImportPlan:
     refused: list[Outcome] = field(default_factory=list)
 
 
-LINK_REASON = "This is a shortcut (symbolic link), not a file; links are not followed. Copy the file itself into the folder."
 UNLISTED_REASON = "This file is not in the manifest, so nobody's consent covers it. Add a line for it to import it."
 MISSING_REASON = "The manifest lists this file (line {line}) but it is not in the folder."
 
@@ -464,9 +474,11 @@ def _match(rows: list[ManifestRow], files: list[FoundFile], manifest: Path) -> t
             problems.append(f"line {row.line}: {len(candidates)} files are called {row.file} ({where}); "
                             "write the folder too, e.g. " + candidates[0].name)
         elif not candidates:
-            missing.append(Outcome(row.file, "refused", MISSING_REASON.format(line=row.line), participant=row.person.alias))
+            reason = MISSING_REASON.format(line=row.line)
+            missing.append(Outcome(row.file, "refused", reason, participant=row.person.alias))
         elif candidates[0].name in planned:
-            problems.append(f"line {row.line}: {row.file} is the same file as line {planned[candidates[0].name].row.line}")
+            first = planned[candidates[0].name].row.line
+            problems.append(f"line {row.line}: {row.file} is the same file as line {first}")
         else:
             planned[candidates[0].name] = PlannedFile(candidates[0], people[row.person.key], row)
     if problems:
@@ -504,8 +516,7 @@ def plan_import(
     framework = load_framework(db.get(Programme, session.programme_id).framework)
     plan = ImportPlan(session.id, session.join_code, session.name, framework.code)
     skip = [manifest] if manifest is not None else []
-    files, links = walk_folder(folder, skip)
-    plan.refused += [Outcome(name, "refused", LINK_REASON) for name in links]
+    files, plan.refused = walk_folder(folder, skip)
     if manifest is not None:
         matched, refused = _match(read_manifest(manifest, framework, now), files, Path(manifest))
         plan.files, plan.refused = matched, plan.refused + refused
@@ -590,7 +601,9 @@ def _story_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise UploadRejected("This text file is not saved as UTF-8; please save it as UTF-8 text and import it again.", 415) from None
+        raise UploadRejected(
+            "This text file is not saved as UTF-8; please save it as UTF-8 text and import it again.", 415
+        ) from None
 
 
 def submission_for(planned: PlannedFile, upload_id: str) -> tuple[Submission, Path | None]:
@@ -697,8 +710,11 @@ class _Importer:
         return self.participants[person.key]
 
     def _find(self, person: Person) -> Participant | None:
+        # The same case-blind match join_session uses to call an alias taken; "_" may be part of
+        # an alias but is a wildcard in LIKE, hence the escaping.
+        pattern = person.alias.replace("_", "\\_")
         return self.db.scalar(select(Participant).where(
-            Participant.session_id == self.plan.session_id, Participant.alias.ilike(person.alias)))
+            Participant.session_id == self.plan.session_id, Participant.alias.ilike(pattern, escape="\\")))
 
     def _create(self, person: Person) -> Participant:
         session = self.db.get(ListeningSession, self.plan.session_id)
@@ -713,7 +729,8 @@ class _Importer:
             existing = _existing(self.db, participant, upload_id)
             if existing is not None:
                 return self._already(name, alias, existing)
-            artefact, created = accept_upload(self.db, self.services.storage, self.actor, participant, submission, upload)
+            artefact, created = accept_upload(
+                self.db, self.services.storage, self.actor, participant, submission, upload)
         except (UploadRejected, JoinError) as exc:
             self.db.rollback()
             return Outcome(name, "refused", getattr(exc, "message", None) or str(exc), participant=alias)

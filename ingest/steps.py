@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import delete
 
-from archive.frameworks import load_framework
+from archive.programmes import programme_framework
 from archive.models import ArtefactKind, Programme, TagSource, TagStatus, ThemeTag, Transcript, TranscriptSegment
 from media import images
 
@@ -87,25 +87,20 @@ def tag(ctx: StepContext) -> None:
     from .tagger import suggest_tags
 
     artefact = ctx.artefact
-    programme = ctx.db.get(Programme, artefact.programme_id)
-    framework = load_framework(programme.framework)
-    picks = tuple(t.theme for t in artefact.tags if t.source == TagSource.PARTICIPANT)
-    texts = [("story", " ".join(p for p in (artefact.title, artefact.story) if p))]
-    if artefact.transcript is not None and artefact.transcript.segments:
-        texts.append(("transcript", artefact.transcript.text))
-    suggestions = {}
-    for _, text in texts:
-        for suggestion in suggest_tags(text, framework, participant_themes=picks):
-            best = suggestions.get(suggestion.theme)
-            if best is None or suggestion.confidence > best.confidence:
-                suggestions[suggestion.theme] = suggestion
+    framework = programme_framework(ctx.db.get(Programme, artefact.programme_id))
+    picks = tuple(dict.fromkeys(t.theme for t in artefact.tags if t.source == TagSource.PARTICIPANT))
+    story = "\n".join(p for p in (artefact.title, artefact.story) if p)
+    segments = artefact.transcript.segments if artefact.transcript is not None else None
+    suggestions = suggest_tags(story, framework, participant_themes=picks, segments=segments)
     ctx.ensure_live()
     ctx.db.execute(delete(ThemeTag).where(ThemeTag.artefact_id == artefact.id, ThemeTag.source == TagSource.MODEL))
-    for s in suggestions.values():
+    for s in suggestions:
+        segment = segments[s.segment_index] if segments and s.segment_index is not None else None
         ctx.db.add(ThemeTag(
             artefact_id=artefact.id, framework=framework.code, theme=s.theme, source=TagSource.MODEL,
             confidence=s.confidence, evidence=s.evidence, evidence_start=s.evidence_start,
-            evidence_end=s.evidence_end, polarity=s.polarity, status=TagStatus.SUGGESTED,
+            evidence_end=s.evidence_end, segment_id=segment.id if segment is not None else None,
+            polarity=s.polarity, status=TagStatus.SUGGESTED,
         ))
 
 

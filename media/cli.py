@@ -12,7 +12,6 @@ temporary folder that is removed afterwards.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile

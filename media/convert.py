@@ -24,8 +24,8 @@ import gzip
 import json
 import os
 import re
+import secrets
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -238,8 +238,18 @@ def alignment_heads_dump(heads: list[list[int]], n_layer: int, n_head: int) -> s
     return base64.b85encode(gzip.compress(mask.tobytes(), mtime=0)).decode("ascii")
 
 
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise whisper_models.ModelUnavailable(
+            "writing an openai-whisper checkpoint needs torch: pip install 'chorus-archive[openai-whisper]'"
+        ) from None
+    return torch
+
+
 def _to_tensor(array: np.ndarray) -> Any:
-    import torch
+    torch = _torch()
 
     # A copy per tensor: a view would make torch.save write the whole source buffer.
     return torch.from_numpy(np.array(array))
@@ -277,22 +287,22 @@ def convert_model(model_dir: str | os.PathLike[str], dest: str | os.PathLike[str
     ``provenance`` (e.g. source model name and SHA-256) is stored under ``"chorus"``; openai-whisper
     ignores keys it does not know.
     """
-    import torch
-
+    torch = _torch()
     checkpoint = build_checkpoint(model_dir)
     if provenance:
         checkpoint["chorus"] = dict(provenance)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}-", suffix=".tmp", dir=dest.parent)
+    # A plain file (not mkstemp's mode 0600): the checkpoint is for the user's other tools too.
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "xb") as fh:
             torch.save(checkpoint, fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return dest
 

@@ -1,8 +1,8 @@
 """Reading the words written on drawings, posters and signs, with models that ship inside a package.
 
-RapidOCR (Apache-2.0) runs PaddleOCR's PP-OCRv6 small detector and recogniser and the
-text-direction classifier (Apache-2.0 weights) on onnxruntime's CPU provider. The three ONNX
-files are inside the ``rapidocr`` wheel; RapidOCR is handed their exact paths, so its
+RapidOCR (Apache-2.0) runs PaddleOCR's PP-OCRv6 small text detector and recogniser
+(Apache-2.0 weights) on onnxruntime's CPU provider. Both ONNX files are inside the ``rapidocr``
+wheel; RapidOCR is handed their exact paths, so its
 download-on-first-use path is never reached and nothing touches the network.
 
 The files' SHA-256 are pinned here and checked before the engine loads, once per process: a
@@ -40,9 +40,10 @@ __all__ = [
     "OcrLine",
     "OcrUnavailable",
     "available",
+    "in_reading_order",
     "install_hint",
-    "read_text",
     "keep_line",
+    "read_text",
 ]
 
 # Words big enough to matter on a drawing or poster are still 20+ pixels tall at 1280, and
@@ -80,12 +81,6 @@ MODEL_FILES = {
         "rapidocr/models/PP-OCRv6_det_small.onnx",
         "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
         9_929_594,
-    ),
-    "Cls": PackagedFile(
-        "rapidocr",
-        "rapidocr/models/ch_ppocr_mobile_v2.0_cls_mobile.onnx",
-        "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c",
-        585_532,
     ),
     "Rec": PackagedFile(
         "rapidocr",
@@ -149,7 +144,58 @@ def read_text(image_path: str | os.PathLike[str], *, min_score: float = MIN_SCOR
         cleaned = keep_line(text, float(score), min_score)
         if cleaned is not None:
             lines.append(OcrLine(cleaned, round(float(score), 3), _bounding_box(quad, sx, sy)))
-    return lines
+    return in_reading_order(lines)
+
+
+def in_reading_order(lines: list[OcrLine]) -> list[OcrLine]:
+    """Rows top to bottom, each left to right, with pieces of one split line joined.
+
+    Hand-lettered words bob up and down, so a word whose box starts a little higher than the
+    word before it must still follow it: a line joins a row when its middle is near the
+    middle of the row's first box. Near means within 0.4 of the smaller height, so lines of
+    a tilted letter in a photo, whose boxes overlap, stay apart.
+    """
+    rows: list[list[OcrLine]] = []
+    for line in sorted(lines, key=_middle):
+        if rows and abs(_middle(line) - _middle(rows[-1][0])) <= 0.4 * min(line.box[3], rows[-1][0].box[3]):
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    return [line for row in rows for line in _join_pieces(sorted(row, key=lambda l: l.box[0]))]
+
+
+def _middle(line: OcrLine) -> float:
+    return line.box[1] + line.box[3] / 2
+
+
+def _join_pieces(row: list[OcrLine]) -> list[OcrLine]:
+    # Uneven letters make the detector cut one line into boxes that overlap a little at the
+    # cut, and each box reads the shared letters again ("no bus to the p" + "park").
+    # Side-by-side boxes that do not overlap are separate texts, like the columns of a
+    # timetable, and stay apart.
+    joined = [row[0]]
+    for line in row[1:]:
+        if _is_piece_of(joined[-1], line):
+            joined[-1] = _joined(joined[-1], line)
+        else:
+            joined.append(line)
+    return joined
+
+
+def _is_piece_of(left: OcrLine, right: OcrLine) -> bool:
+    left_end, right_end = left.box[0] + left.box[2], right.box[0] + right.box[2]
+    overlap = left_end - right.box[0]
+    return 0 < overlap < 0.5 * min(left.box[2], right.box[2]) and right_end > left_end
+
+
+def _joined(left: OcrLine, right: OcrLine) -> OcrLine:
+    longest = min(len(left.text), len(right.text))
+    shared = max((k for k in range(1, longest + 1) if left.text.endswith(right.text[:k])), default=0)
+    text = left.text + right.text[shared:] if shared else f"{left.text} {right.text}"
+    x1, y1 = min(left.box[0], right.box[0]), min(left.box[1], right.box[1])
+    x2 = max(left.box[0] + left.box[2], right.box[0] + right.box[2])
+    y2 = max(left.box[1] + left.box[3], right.box[1] + right.box[3])
+    return OcrLine(text, min(left.score, right.score), (x1, y1, x2 - x1, y2 - y1))
 
 
 def keep_line(text: str, score: float, min_score: float = MIN_SCORE) -> str | None:
@@ -229,6 +275,10 @@ def _load_engine():
     params = {f"{role}.model_path": str(path) for role, path in paths.items()}
     # Our own filter decides what is kept; RapidOCR's would drop lines before we see them.
     params["Global.text_score"] = 0.3
+    # The upside-down classifier turned tilted hand-lettered lines over and misread them
+    # ("my house is cold" as "ploo sl sno d" in 3 of 15 test sheets, none wrong without it);
+    # photos are turned upright from their EXIF orientation before they get here.
+    params["Global.use_cls"] = False
     # "No text found" is an ordinary answer for a drawing, not a warning.
     params["Global.log_level"] = "error"
     return RapidOCR(params=params)
@@ -262,8 +312,8 @@ def _record_sha256(file: PackagedFile) -> str | None:
 
 
 def _verified_path(file: PackagedFile) -> Path:
-    # RapidOCR opens the files by path, so the bytes are hashed in full here (about 0.1 s for
-    # all three) rather than trusting the RECORD, which anyone replacing a file could rewrite.
+    # RapidOCR opens the files by path, so the bytes are hashed in full here (about 0.05 s for
+    # both) rather than trusting the RECORD, which anyone replacing a file could rewrite.
     path = _locate(file)
     digest = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -93,3 +93,14 @@ def test_console_script_is_installed():
     assert chorus, "the `chorus` console script is not installed: run `pip install -e '.[test]'`"
     result = subprocess.run([chorus, "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "consented archive" in result.stdout
+
+
+def test_tag_prints_the_json_contract_per_input_line(run):
+    result = run("tag", "--json", "-", input="my mum can't afford the bus\n\nthe youth club is free and I go with my mates\n")
+    assert result.exit_code == 0
+    records = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["text"] for r in records] == ["my mum can't afford the bus", "the youth club is free and I go with my mates"]
+    first = {t["theme"]: t for t in records[0]["tags"]}
+    assert {"money", "transport"} <= set(first) and first["money"]["polarity"] == "barrier"
+    assert set(records[0]["tags"][0]) == {"theme", "label", "confidence", "polarity", "evidence"}
+    assert run("tag", "--framework", "nope", "hello").exit_code == 2

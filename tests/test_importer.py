@@ -133,6 +133,10 @@ def stored_files(services) -> list[Path]:
     return [p for p in services.settings.media_dir.rglob("*") if p.is_file()]
 
 
+def everything(db, services) -> tuple[int, ...]:
+    return count(db, Artefact), count(db, ConsentRecord), count(db, Participant), len(stored_files(services))
+
+
 # --- importing -----------------------------------------------------------------------------------
 
 
@@ -148,7 +152,8 @@ def test_a_folder_with_a_manifest_is_imported_processed_and_consented(run, db, s
     artefacts = db.scalars(select(Artefact)).all()
     assert {a.status for a in artefacts} == {ArtefactStatus.READY}
     street = next(a for a in artefacts if a.title == "Our street")
-    assert street.story == "The bins are always full" and [t.theme for t in street.tags if t.source.value == "participant"] == ["place"]
+    assert street.story == "The bins are always full"
+    assert [t.theme for t in street.tags if t.source.value == "participant"] == ["place"]
     assert GPS_CANARY.encode() not in (services.settings.media_dir / street.master_key).read_bytes()
     story = next(a for a in artefacts if a.kind == ArtefactKind.TEXT_STORY)
     assert story.story.startswith("The bus never comes") and story.original_name == "bus.txt"
@@ -164,7 +169,8 @@ def test_consent_is_recorded_with_the_date_on_the_form(run, db, photos):
     fox = db.scalar(select(Participant).where(Participant.alias == "Blue Fox"))
     owl = db.scalar(select(Participant).where(Participant.alias == "Green Owl"))
     assert records[fox.id].created_at == datetime(2025, 3, 14, tzinfo=timezone.utc)
-    assert (records[fox.id].level, records[fox.id].method, records[fox.id].face) == (ConsentLevel.REPORT, ConsentMethod.PAPER, True)
+    fox_form = records[fox.id]
+    assert (fox_form.level, fox_form.method, fox_form.face) == (ConsentLevel.REPORT, ConsentMethod.PAPER, True)
     assert records[owl.id].created_at == datetime(2025, 2, 1, tzinfo=timezone.utc)
     assert (records[owl.id].giver, records[owl.id].child_assent) == (ConsentGiver.PARENT_CARER, True)
     levels = {a.participant_id: a.consent_level for a in db.scalars(select(Artefact))}
@@ -174,12 +180,12 @@ def test_consent_is_recorded_with_the_date_on_the_form(run, db, photos):
 def test_running_again_skips_everything_already_imported(run, db, services, photos):
     folder, sheet = photos
     assert run(folder, "--manifest", sheet).exit_code == 0
-    before = (count(db, Artefact), count(db, ConsentRecord), count(db, Participant), len(stored_files(services)))
+    before = everything(db, services)
     again = run(folder, "--manifest", sheet, "--json")
     assert again.exit_code == 0
     summary = json.loads(again.output)
     assert summary["counts"]["accepted"] == 0 and summary["counts"]["already_imported"] == 4
-    assert (count(db, Artefact), count(db, ConsentRecord), count(db, Participant), len(stored_files(services))) == before
+    assert everything(db, services) == before
 
 
 def _interrupt_on_call(monkeypatch, number: int, exc: BaseException) -> None:
@@ -234,6 +240,17 @@ def test_an_item_left_unprocessed_is_processed_on_the_rerun(db, services, sessio
     assert {o.processing for o in summary.already_imported} == {"done"}
     db.expire_all()
     assert {a.status for a in db.scalars(select(Artefact))} == {ArtefactStatus.READY}
+
+
+def test_a_participant_who_joined_in_the_app_is_found_by_alias(run, db, make, session, tmp_path):
+    joined = make.participant(session, alias="Blue Fox")
+    make.participant(session, alias="Green Owl")
+    folder = tmp_path / "card"
+    jpeg(folder / "a.jpg")
+    result = run(folder, "--manifest", manifest(tmp_path / "m.csv", [row("a.jpg", participant="blue fox")]))
+    assert result.exit_code == 0, result.output
+    (artefact,) = db.scalars(select(Artefact)).all()
+    assert artefact.participant_id == joined.id and count(db, Participant) == 2
 
 
 # --- refusals ------------------------------------------------------------------------------------
@@ -308,8 +325,8 @@ def test_without_a_manifest_or_participant_nothing_starts(run, db, tmp_path):
 def test_an_unknown_session_code_is_refused(services, tmp_path):
     folder = tmp_path / "phone"
     jpeg(folder / "a.jpg")
-    result = CliRunner().invoke(import_command, [str(folder), "--session", "NOPE99", "--participant", "A", "--age-band", "5_11"],
-                                obj=services)
+    args = [str(folder), "--session", "NOPE99", "--participant", "A", "--age-band", "5_11"]
+    result = CliRunner().invoke(import_command, args, obj=services)
     assert result.exit_code == 2 and "no session with the code" in result.output
 
 

@@ -36,8 +36,8 @@ from ingest.tagger import (
     tag_record,
 )
 
-# Measured: regression slice macro-F1 0.878, polarity 0.894; unseen set macro-F1 0.685
-# (below the issue's 0.75 target, so its measured floor is asserted), polarity 0.814.
+# Measured: regression slice macro-F1 0.878, polarity 0.894; unseen set macro-F1 0.682
+# (below the issue's 0.75 target, so a floor under it is asserted), polarity 0.814.
 SLICE_MACRO_F1_FLOOR = 0.82
 SLICE_POLARITY_FLOOR = 0.85
 UNSEEN_MACRO_F1_FLOOR = 0.65
@@ -168,7 +168,8 @@ def test_participant_picks_weigh_in(framework):
 
 
 def test_a_pick_cannot_invent_a_theme_the_words_do_not_touch(framework):
-    assert "transport" not in themes(suggest_tags("I love my teddy", framework, participant_themes=["transport"]))
+    picked = suggest_tags("I love my teddy", framework, participant_themes=["transport"])
+    assert "transport" not in themes(picked)
 
 
 def test_an_unknown_pick_is_refused(framework):
@@ -271,7 +272,8 @@ def test_every_determinant_theme_has_curated_words(framework):
 
 
 def test_a_custom_theme_is_found_by_the_words_of_its_label(framework):
-    custom = with_custom_themes(framework, [{"code": "digital", "label": "Digital access", "child_label": "Online"}])
+    digital = {"code": "digital", "label": "Digital access", "child_label": "Online"}
+    custom = with_custom_themes(framework, [digital])
     topic, setting = cue_words(custom, custom.theme("digital"))
     assert setting is None
     for word in ("digital", "access", "accesses", "online"):
@@ -298,7 +300,7 @@ def test_unseen_texts(framework, embedder):
     rows = load_texts(UNSEEN)
     assert len(rows) >= 60
     scores, _, _ = evaluate(rows, framework, embedder)
-    # The issue asks for macro-F1 >= 0.75; 0.685 was measured, so only the floor is held.
+    # The issue asks for macro-F1 >= 0.75; 0.682 was measured, so only the floor is held.
     assert scores.macro_f1 >= UNSEEN_MACRO_F1_FLOOR
     assert scores.polarity_accuracy >= POLARITY_TARGET
 

@@ -44,7 +44,10 @@ PHONE = {
 }
 
 # Short enough that a broken page fails the test in seconds, long enough for a loaded CI machine.
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 15_000
+# Sharing runs the whole processing pipeline inside the request here (jobs are immediate), and the
+# first share in a run also loads the theme tagger's sentence model: seconds, more on a busy machine.
+NAVIGATION_TIMEOUT_MS = 60_000
 
 
 @dataclass
@@ -120,6 +123,7 @@ def services(live_services):
 
 @pytest.fixture(scope="session")
 def live_server(live_settings, live_services):
+    """The app served by waitress, as `chorus serve` serves it, on a free loopback port."""
     from waitress import wasyncore
     from waitress.server import create_server
 
@@ -139,6 +143,7 @@ def live_server(live_settings, live_services):
 
 @pytest.fixture(scope="session")
 def browser():
+    """Debian's Chromium, headless, started once for the whole run."""
     try:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
@@ -153,14 +158,25 @@ def browser():
     except PlaywrightError as exc:
         playwright.stop()
         unavailable("Chromium", f"{INSTALL_HINT} (launching {executable} failed: {exc.message.splitlines()[0]})")
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
     yield browser
     browser.close()
     playwright.stop()
 
 
-def _new_context(browser, live_server, **options):
-    context = browser.new_context(base_url=live_server.url, **PHONE, **options)
+def submit(page, button: str) -> None:
+    """Press a form's button and wait for the page the server answers with."""
+    with page.expect_navigation(timeout=NAVIGATION_TIMEOUT_MS):
+        page.get_by_role("button", name=button, exact=True).click()
+
+
+def _new_context(browser, live_server, viewport=None, **options):
+    phone = {**PHONE, "viewport": viewport or PHONE["viewport"]}
+    context = browser.new_context(base_url=live_server.url, **phone, **options)
     context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
     return context
 
 
@@ -173,8 +189,24 @@ def context(browser, live_server):
 
 
 @pytest.fixture
+def expect(browser):
+    """Playwright's `expect`, imported only once the browser fixture has checked Playwright is there."""
+    from playwright.sync_api import expect
+
+    return expect
+
+
+@pytest.fixture
 def page(context):
     return context.new_page()
+
+
+@pytest.fixture
+def narrow_page(browser, live_server):
+    """The narrowest screen WCAG 1.4.10 (reflow) asks pages to work on: 320 CSS pixels."""
+    context = _new_context(browser, live_server, viewport={"width": 320, "height": 640})
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture
@@ -203,20 +235,3 @@ def make(db, live_services):
 def join_code(make):
     """The join code of a new, open session in a new programme."""
     return make.session(make.programme()).join_code
-
-
-@pytest.fixture
-def participant(make):
-    """A 16-19 participant who joined a new session and chose "reports"; not signed in to any browser."""
-    from archive.models import ConsentLevel
-
-    someone = make.participant(make.session(make.programme()))
-    make.consent(someone, ConsentLevel.REPORT)
-    return someone
-
-
-@pytest.fixture
-def signed_in_page(page, live_server, participant):
-    """A phone already signed in as `participant`."""
-    live_server.sign_in(page.context, participant)
-    return page
