@@ -51,12 +51,14 @@ UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 class UploadRejected(Exception):
-    """The upload cannot be accepted; ``message`` is written for a child or their facilitator."""
+    """The upload cannot be accepted; ``message`` is written for a child or their facilitator,
+    and ``field`` names the form field it is about (the file, unless said otherwise)."""
 
-    def __init__(self, message: str, status: int = 422):
+    def __init__(self, message: str, status: int = 422, field: str = "media"):
         super().__init__(message)
         self.message = message
         self.status = status
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -70,13 +72,13 @@ class Submission:
     themes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def clean_text(value: str, limit: int, what: str) -> str:
+def clean_text(value: str, limit: int, what: str, field: str) -> str:
     """Normalise user text: NFC, no control characters except line breaks, length-capped with a message."""
     value = unicodedata.normalize("NFC", value or "").replace("\r\n", "\n")
     value = "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch)[0] != "C" or ch == "\u200d")
     value = value.strip()
     if len(value) > limit:
-        raise UploadRejected(f"The {what} is too long: please keep it under {limit:,} characters.", 413)
+        raise UploadRejected(f"The {what} is too long: please keep it under {limit:,} characters.", 413, field)
     return value
 
 
@@ -93,15 +95,15 @@ def _validate(db: Session, participant: Participant, submission: Submission) -> 
     if submission.upload_id is not None and not UPLOAD_ID.fullmatch(submission.upload_id):
         raise UploadRejected("This upload could not be matched up. Please try again.", 400)
     if submission.place is not None and submission.place not in PLACES:
-        raise UploadRejected("Please choose where it happened from the list.", 400)
+        raise UploadRejected("Please choose where it happened from the list.", 400, "place")
     framework = load_framework(db.get(Programme, participant.programme_id).framework)
     unknown = [code for code in submission.themes if code not in framework.codes]
     if unknown:
-        raise UploadRejected("Please choose the themes from the pictures shown.", 400)
-    title = clean_text(submission.title, MAX_TITLE, "title")
-    story = clean_text(submission.story, MAX_STORY, "story")
+        raise UploadRejected("Please choose the themes from the pictures shown.", 400, "themes")
+    title = clean_text(submission.title, MAX_TITLE, "title", "title")
+    story = clean_text(submission.story, MAX_STORY, "story", "story")
     if submission.kind == ArtefactKind.TEXT_STORY and not story:
-        raise UploadRejected("Please write your story before sending it.", 400)
+        raise UploadRejected("Please write your story before sending it.", 400, "story")
     return Submission(submission.kind, title, story, submission.place, submission.upload_id,
                       safe_original_name(submission.original_name), tuple(dict.fromkeys(submission.themes)))
 

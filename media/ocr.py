@@ -135,7 +135,10 @@ def read_text(image_path: str | os.PathLike[str], *, min_score: float = MIN_SCOR
     """
     engine = _get_engine()
     pixels, full_size = _scaled_upright(Path(image_path), MAX_LONG_SIDE)
-    result = engine(pixels)
+    # RapidOCR does not promise thread safety (it swaps objects on itself per call), and one
+    # call already keeps every core busy, so worker threads take turns.
+    with _run_lock:
+        result = engine(pixels)
     if result.boxes is None or not result.txts:
         return []
     sx, sy = full_size[0] / pixels.shape[1], full_size[1] / pixels.shape[0]
@@ -152,8 +155,8 @@ def in_reading_order(lines: list[OcrLine]) -> list[OcrLine]:
 
     Hand-lettered words bob up and down, so a word whose box starts a little higher than the
     word before it must still follow it: a line joins a row when its middle is near the
-    middle of the row's first box. Near means within 0.4 of the smaller height, so lines of
-    a tilted letter in a photo, whose boxes overlap, stay apart.
+    middle of the row's first box. Near means within 0.4 of the smaller height, so the lines
+    of a page photographed at a slant, whose boxes overlap, stay apart.
     """
     rows: list[list[OcrLine]] = []
     for line in sorted(lines, key=_middle):
@@ -255,6 +258,7 @@ def _bounding_box(quad, sx: float, sy: float) -> tuple[int, int, int, int]:
 
 
 _lock = threading.Lock()
+_run_lock = threading.Lock()
 _engine = None
 
 

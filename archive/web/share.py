@@ -58,7 +58,7 @@ def share(page: str):
         try:
             artefact, created = accept_file(submission, form.media.data)
         except UploadRejected as exc:
-            form.media.errors = [exc.message]
+            getattr(form, exc.field, form.media).errors = [exc.message]
             return render_template("share/share.html", form=form, kind=kind, page=page), exc.status
         if created:
             process_artefact_job(str(artefact.id))
