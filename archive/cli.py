@@ -88,7 +88,7 @@ def init(ctx):
 def _run_server(svc: Services, host: str, port: int, worker: bool) -> None:
     from waitress import serve as waitress_serve
 
-    from ingest.jobs import bind_services
+    from ingest.jobs import bind_services, warm_up
     from ingest.queue import start_embedded_consumer
 
     from .web import create_app
@@ -98,6 +98,8 @@ def _run_server(svc: Services, host: str, port: int, worker: bool) -> None:
     app = create_app(svc.settings, services=svc)
     bind_services(svc)
     stop = start_embedded_consumer(svc.huey) if worker else None
+    if worker:
+        warm_up()
     click.echo(f"Chorus is running at http://{host}:{port}/  (Ctrl+C to stop)")
     try:
         waitress_serve(app, host=host, port=port, threads=8, clear_untrusted_proxy_headers=True)
@@ -126,12 +128,13 @@ def worker(ctx, workers):
     """Run the job worker in the foreground."""
     from huey.consumer import Consumer
 
-    from ingest.jobs import bind_services
+    from ingest.jobs import bind_services, warm_up
     from ingest.queue import check_queue
 
     svc = _ready_services(ctx)
     check_queue(svc.huey)
     bind_services(svc)
+    warm_up()
     Consumer(svc.huey, workers=workers, worker_type="thread").run()
 
 
@@ -153,6 +156,18 @@ def demo(ctx, then_serve, host, port):
         click.echo(line)
     if then_serve:
         _run_server(svc, host, port, svc.settings.uses_embedded_queue)
+
+
+def _register_subsystem_commands() -> None:
+    from ingest.cli import import_command
+    from media.cli import models, transcribe
+
+    main.add_command(import_command, "import")
+    main.add_command(models)
+    main.add_command(transcribe)
+
+
+_register_subsystem_commands()
 
 
 @main.group()

@@ -6,7 +6,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -115,7 +115,7 @@ def join_session(
     if avatar not in AVATARS:
         raise JoinError("Please pick one of the pictures.")
     taken = db.scalar(
-        select(Participant.id).where(Participant.session_id == session.id, Participant.alias.ilike(alias))
+        select(Participant.id).where(Participant.session_id == session.id, func.lower(Participant.alias) == alias.lower())
     )
     if taken is not None:
         raise JoinError(f"Someone in this session is already called {alias}. Please choose another nickname.")

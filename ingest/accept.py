@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from archive.audit import record_event
 from archive.consent import refresh_consent
-from archive.frameworks import load_framework
 from archive.models import Artefact, ArtefactKind, Participant, Programme, TagSource, TagStatus, ThemeTag
 from archive.models.base import new_uuid
 from archive.principal import Principal
+from archive.programmes import programme_framework
 from media.av import MediaError, MediaRejected, probe, strip_metadata as strip_av_metadata
 from media.images import BadImage, strip_metadata as strip_image_metadata
 
@@ -96,7 +96,7 @@ def _validate(db: Session, participant: Participant, submission: Submission) -> 
         raise UploadRejected("This upload could not be matched up. Please try again.", 400)
     if submission.place is not None and submission.place not in PLACES:
         raise UploadRejected("Please choose where it happened from the list.", 400, "place")
-    framework = load_framework(db.get(Programme, participant.programme_id).framework)
+    framework = programme_framework(db.get(Programme, participant.programme_id))
     unknown = [code for code in submission.themes if code not in framework.codes]
     if unknown:
         raise UploadRejected("Please choose the themes from the pictures shown.", 400, "themes")

@@ -4,6 +4,7 @@ calls domain code; each is safe to run twice."""
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 
 from archive.erasure import ErasureContext, erase_artefact
@@ -23,6 +24,22 @@ def bind_services(services: Services) -> None:
     global _services
     _services = services
     services.huey  # noqa: B018  building it binds every declared task to this queue
+
+
+def warm_up() -> threading.Thread:
+    """Load the theme model in the background, so the first upload after a start is not the slow one."""
+
+    def load() -> None:
+        from .tagger import suggest_tags
+
+        try:
+            suggest_tags("warming up", "determinants")
+        except Exception:  # a broken model is reported by the first real job, with its own message
+            log.exception("could not warm up the theme model")
+
+    thread = threading.Thread(target=load, name="chorus-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def services() -> Services:

@@ -158,6 +158,10 @@ def start_embedded_consumer(huey: Huey, workers: int = 2) -> Callable[..., None]
                 health_check_ts = consumer.loop(health_check_ts)
             except ConsumerStopped:
                 break
+        # Only tasks still running once the workers have finished were really interrupted;
+        # clearing huey's running list earlier makes a task that finishes meanwhile look failed.
+        for _, worker_thread in consumer.worker_threads:
+            worker_thread.join(consumer.shutdown_timeout)
         huey.notify_interrupted_tasks()
 
     monitor_thread = threading.Thread(target=monitor, name="chorus-queue-monitor", daemon=True)

@@ -44,7 +44,7 @@ __all__ = [
 
 # Measured here: at 640 a face 1/90 of the picture's long side (44 px in a 4000 px photo)
 # still scores about 0.40; at 1024 and above the detector starts to find faces in children's
-# drawings (0.69 on the shivering figure in the demo's cold house) and costs 3-10 times more.
+# drawings (0.69 on the shivering figure in the demo's cold house) and costs 2-4 times more.
 LONG_SIDE = 640
 # Real faces score 0.8-0.95 when they fill a few percent of the picture and 0.40-0.57 when
 # they are small; textures, stick figures, glass and cats stay below 0.26. A missed face costs

@@ -47,7 +47,8 @@ __all__ = [
 ]
 
 # Words big enough to matter on a drawing or poster are still 20+ pixels tall at 1280, and
-# the detector's cost grows with the pixel count: a 12 MP photo would take 5-10 s in full.
+# the detector's cost grows with the pixel count: at RapidOCR's own limit of 2000 a 12 MP
+# photo took 2-3 times as long here (2.3-3.7 s of CPU against 1.3 s) for the same 20 lines.
 MAX_LONG_SIDE = 1280
 # Measured here: real words on the demo drawings and photos score 0.88-1.0; what the
 # recogniser makes of rain streaks and stick figures scores 0.50-0.67.

@@ -11,8 +11,8 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from ingest.accept import Submission, UploadRejected, accept_upload
 from ingest.jobs import process_artefact_job
 
-from ..frameworks import load_framework
 from ..models import ArtefactKind, Programme
+from ..programmes import programme_framework
 from .access import participant_required
 from .forms import ShareForm
 from .principals import db, services
@@ -29,7 +29,7 @@ KIND_PAGES = {
 
 
 def _theme_choices() -> list[tuple[str, str]]:
-    framework = load_framework(db().get(Programme, g.participant.programme_id).framework)
+    framework = programme_framework(db().get(Programme, g.participant.programme_id))
     return [(t.code, t.child_label) for t in framework.themes]
 
 
