@@ -28,6 +28,7 @@ from .models import (
     Derivative,
     ExhibitItem,
     Participant,
+    PersonalDetailFlag,
     PipelineStep,
     ThemeTag,
     Transcript,
@@ -55,7 +56,7 @@ class Eraser:
 
 _ERASERS: dict[str, Eraser] = {}
 # Rows that exist only because of an artefact (segments and their locks go with the transcript).
-DERIVED_ROWS = (ExhibitItem, ThemeTag, Derivative, Transcript, PipelineStep)
+DERIVED_ROWS = (ExhibitItem, ThemeTag, PersonalDetailFlag, Derivative, Transcript, PipelineStep)
 
 
 def register_eraser(eraser: Eraser) -> Eraser:
@@ -134,6 +135,7 @@ def _erase_rows(ctx: ErasureContext, artefact: Artefact) -> None:
     ctx.db.expire(artefact, ["derivatives", "tags", "transcript"])
     artefact.title = ""
     artefact.story = ""
+    artefact.image_text = ""
     artefact.place = None
     artefact.failure_reason = None
     artefact.upload_id = None
@@ -148,7 +150,7 @@ def _rows_left(ctx: ErasureContext, artefact: Artefact) -> list[str]:
     for model in DERIVED_ROWS:
         if ctx.db.scalar(select(model.id).where(model.artefact_id == artefact.id).limit(1)) is not None:
             left.append(f"{model.__tablename__} rows")
-    if artefact.title or artefact.story or artefact.master_key or artefact.sha256:
+    if artefact.title or artefact.story or artefact.image_text or artefact.master_key or artefact.sha256:
         left.append("artefact content fields")
     return left
 

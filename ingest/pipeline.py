@@ -26,8 +26,8 @@ from archive.services import Services
 log = logging.getLogger(__name__)
 
 STEPS_BY_KIND = {
-    ArtefactKind.PHOTO: ("derivatives", "tag", "index"),
-    ArtefactKind.DRAWING: ("derivatives", "tag", "index"),
+    ArtefactKind.PHOTO: ("derivatives", "extract_text", "tag", "index"),
+    ArtefactKind.DRAWING: ("derivatives", "extract_text", "tag", "index"),
     ArtefactKind.VOICE_NOTE: ("derivatives", "transcribe", "tag", "index"),
     ArtefactKind.VIDEO_DIARY: ("derivatives", "transcribe", "tag", "index"),
     ArtefactKind.TEXT_STORY: ("tag", "index"),

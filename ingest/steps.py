@@ -7,7 +7,17 @@ import json
 from sqlalchemy import delete
 
 from archive.programmes import programme_framework
-from archive.models import ArtefactKind, Programme, TagSource, TagStatus, ThemeTag, Transcript, TranscriptSegment
+from archive.models import (
+    ArtefactKind,
+    PersonalDetailFlag,
+    Programme,
+    TagSource,
+    TagStatus,
+    ThemeTag,
+    Transcript,
+    TranscriptSegment,
+    TranscriptStatus,
+)
 from media import images
 
 from .pipeline import StepContext, StepSkipped
@@ -23,6 +33,8 @@ def derivatives(ctx: StepContext) -> None:
         for kind, name in (("web_image", "web"), ("thumbnail", "thumb")):
             info = made[name]
             ctx.store_derivative(kind, info.path, info.media_type, info.width, info.height)
+        if ctx.artefact.kind == ArtefactKind.PHOTO:
+            _detect_faces(ctx, master)
         return
     _recording_derivatives(ctx, master)
 
@@ -41,6 +53,7 @@ def _recording_derivatives(ctx: StepContext, master) -> None:
         with images.open_image(poster) as img:
             size = img.size
         ctx.store_derivative("poster", poster, "image/jpeg", *size)
+        _detect_faces(ctx, poster)  # one frame only: the identity review must not read "none" as "nobody"
     if not probed.has_audio:
         return
     wav = ctx.work / "audio16k.wav"
@@ -49,6 +62,43 @@ def _recording_derivatives(ctx: StepContext, master) -> None:
     peaks = ctx.work / "waveform.json"
     peaks.write_text(json.dumps({"peaks": [round(p, 3) for p in av.waveform_peaks(wav)]}))
     ctx.store_derivative("waveform", peaks, "application/json")
+
+
+def _detect_faces(ctx: StepContext, picture) -> None:
+    from media import faces
+
+    # A picture whose faces could not be looked for goes to the identity review: never unblurred by default.
+    found = faces.detect_faces(picture) if faces.available() else None
+    ctx.ensure_live()
+    ctx.artefact.has_faces = found is None or bool(found)
+
+
+def extract_text(ctx: StepContext) -> None:
+    """Read the words written on a drawing or photo, for tagging, search and the personal-details check."""
+    from media import ocr
+
+    if not ocr.available():
+        raise StepSkipped("text extraction (rapidocr) is not installed on this server")
+    lines = ocr.read_text(ctx.master())
+    found = ctx.work / "ocr.json"
+    found.write_text(json.dumps({"lines": [{"text": ln.text, "score": ln.score, "box": list(ln.box)} for ln in lines]}),
+                     encoding="utf-8")
+    ctx.store_derivative("ocr", found, "application/json")
+    ctx.artefact.image_text = "\n".join(ln.text for ln in lines)
+    flag_personal_details(ctx, "image_text", [(None, ctx.artefact.image_text)])
+
+
+def flag_personal_details(ctx: StepContext, source: str, texts) -> None:
+    """Replace the flags of one source with fresh ones: likely names, schools, streets and numbers to check."""
+    from .personal_details import find_personal_details
+
+    ctx.db.execute(delete(PersonalDetailFlag).where(
+        PersonalDetailFlag.artefact_id == ctx.artefact.id, PersonalDetailFlag.source == source))
+    for segment, text in texts:
+        for detail in find_personal_details(text):
+            ctx.db.add(PersonalDetailFlag(artefact_id=ctx.artefact.id, source=source, kind=detail.kind,
+                                          segment_id=segment.id if segment is not None else None,
+                                          start=detail.start, end=detail.end))
 
 
 def transcribe(ctx: StepContext) -> None:
@@ -77,6 +127,9 @@ def transcribe(ctx: StepContext) -> None:
             words=[{"start": w.start, "end": w.end, "text": w.text, "p": w.probability} for w in segment.words],
         ))
     ctx.db.add(transcript)
+    ctx.db.flush()
+    flag_personal_details(ctx, "transcript", [(seg, seg.text) for seg in transcript.segments])
+    transcript.status = TranscriptStatus.READY_FOR_CHECK  # every machine transcript waits for a person's check
     captions = ctx.work / "captions.vtt"
     captions.write_text(to_webvtt(result), encoding="utf-8")
     ctx.store_derivative("captions", captions, "text/vtt")
@@ -89,7 +142,8 @@ def tag(ctx: StepContext) -> None:
     artefact = ctx.artefact
     framework = programme_framework(ctx.db.get(Programme, artefact.programme_id))
     picks = tuple(dict.fromkeys(t.theme for t in artefact.tags if t.source == TagSource.PARTICIPANT))
-    story = "\n".join(p for p in (artefact.title, artefact.story) if p)
+    story = "\n".join(p for p in (artefact.title, artefact.story, artefact.image_text) if p)
+    flag_personal_details(ctx, "story", [(None, "\n".join(p for p in (artefact.title, artefact.story) if p))])
     segments = artefact.transcript.segments if artefact.transcript is not None else None
     suggestions = suggest_tags(story, framework, participant_themes=picks, segments=segments)
     ctx.ensure_live()
@@ -114,4 +168,6 @@ def index(ctx: StepContext) -> None:
     index_artefact(ctx.settings.index_dir, ctx.artefact)
 
 
-STEP_FUNCTIONS = {"derivatives": derivatives, "transcribe": transcribe, "tag": tag, "index": index}
+STEP_FUNCTIONS = {
+    "derivatives": derivatives, "extract_text": extract_text, "transcribe": transcribe, "tag": tag, "index": index,
+}

@@ -103,12 +103,15 @@ def models_list(ctx, verify, as_json):
 
 
 def _check(status: Any) -> str:
+    from media import whisper_models
+
     if not status.installed:
         return "not installed"
     if status.verified:
         return "ok"
-    # list_models reports an installed split model that was never joined with no path.
-    return "not assembled" if status.path is None else "failed"
+    # list_models reports an installed split model that was never joined with no folder yet.
+    unjoined = whisper_models.get_spec(status.name).layout == "split" and status.path is None
+    return "not assembled" if unjoined else "failed"
 
 
 def _model_row(status: Any, settings: Any, cache_dir: Path) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 RapidOCR (Apache-2.0) runs PaddleOCR's PP-OCRv6 small text detector and recogniser
 (Apache-2.0 weights) on onnxruntime's CPU provider. Both ONNX files are inside the ``rapidocr``
-wheel; RapidOCR is handed their exact paths, so its
-download-on-first-use path is never reached and nothing touches the network.
+wheel; RapidOCR is handed their exact paths, so its download-on-first-use code is never
+reached and nothing touches the network.
 
 The files' SHA-256 are pinned here and checked before the engine loads, once per process: a
 re-published package with other bytes raises :class:`OcrChecksumError` instead of being
@@ -278,8 +278,8 @@ def _load_engine():
     from rapidocr import RapidOCR
 
     params = {f"{role}.model_path": str(path) for role, path in paths.items()}
-    # Our own filter decides what is kept; RapidOCR's would drop lines before we see them.
-    params["Global.text_score"] = 0.3
+    # keep_line decides what is kept; RapidOCR's own cut would drop lines before it sees them.
+    params["Global.text_score"] = 0.0
     # The upside-down classifier turned tilted hand-lettered lines over and misread them
     # ("my house is cold" as "ploo sl sno d" in 3 of 15 test sheets, none wrong without it);
     # photos are turned upright from their EXIF orientation before they get here.

@@ -207,7 +207,8 @@ def document_for(artefact: Artefact) -> dict:
         "place": _text(artefact.place),
         "themes": _themes(artefact),
         "title": artefact.title or "",
-        "story": artefact.story or "",
+        # Words written on a drawing count as the participant's own words.
+        "story": "\n".join(p for p in (artefact.story, getattr(artefact, "image_text", "")) if p),
         "transcript": _transcript_text(artefact.transcript),
         "consent_level": int(artefact.consent_level),
         "reviewed": artefact.reviewed_at is not None,

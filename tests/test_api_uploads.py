@@ -36,7 +36,7 @@ def test_retried_upload_is_one_artefact_and_reports_its_processing(client, make,
     assert db.scalar(select(func.count(Artefact.id))) == 1
     status = client.get(f"/api/uploads/{first.json['id']}").json
     assert status["status"] == "ready"
-    assert [(s["step"], s["state"]) for s in status["steps"]] == [("derivatives", "done"), ("tag", "done"), ("index", "done")]
+    assert [(s["step"], s["state"]) for s in status["steps"]] == [("derivatives", "done"), ("extract_text", "done"), ("tag", "done"), ("index", "done")]
 
 
 def test_api_refusals_are_json_with_a_clear_message(client, make, db):

@@ -40,9 +40,9 @@ def test_photo_goes_through_every_step_and_becomes_searchable(db, services, chil
     artefact = _photo(db, services, child, tmp_path)
     assert run_pipeline(services, artefact.id) == ArtefactStatus.READY
     steps = _steps(db, artefact)
-    assert {name: s.state for name, s in steps.items()} == {n: StepState.DONE for n in ("derivatives", "tag", "index")}
+    assert {name: s.state for name, s in steps.items()} == {n: StepState.DONE for n in ("derivatives", "extract_text", "tag", "index")}
     kinds = set(db.scalars(select(Derivative.kind).where(Derivative.artefact_id == artefact.id)))
-    assert kinds == {"thumbnail", "web_image"}
+    assert kinds == {"thumbnail", "web_image", "ocr"}
     team = Principal(kind="staff", user_id=1, roles=frozenset({(child.programme_id, Role.FACILITATOR)}))
     assert search(services.settings.index_dir, team, Context.TEAM, "qqbusqq").total == 1
 
@@ -142,3 +142,24 @@ def test_video_without_sound_gets_an_empty_flagged_transcript(db, services, chil
     assert artefact.transcript.no_speech and artefact.transcript.segments == []
     kinds = set(db.scalars(select(Derivative.kind).where(Derivative.artefact_id == artefact.id)))
     assert {"proxy", "poster"} <= kinds and "audio_16k" not in kinds
+
+
+def test_words_on_a_drawing_are_read_searched_and_checked_for_personal_details(db, services, child):
+    from pathlib import Path
+
+    from archive.models import PersonalDetailFlag
+
+    drawing = Path(__file__).parents[1] / "archive" / "demo" / "media" / "drawing-no-bus.png"
+    artefact = _accept_file(db, services, child, ArtefactKind.DRAWING, drawing, "My drawing")
+    assert run_pipeline(services, artefact.id) == ArtefactStatus.READY
+    db.expire_all()
+    artefact = db.get(Artefact, artefact.id)
+    assert "NO BUS" in artefact.image_text.upper()
+    team = Principal(kind="staff", user_id=1, roles=frozenset({(child.programme_id, Role.FACILITATOR)}))
+    assert [h.id for h in search(services.settings.index_dir, team, Context.TEAM, "bus").hits] == [str(artefact.id)]
+    assert not artefact.has_faces
+    story, _ = accept_upload(db, services.storage, participant_principal(child), child, Submission(
+        ArtefactKind.TEXT_STORY, title="Park", story="My friend Jayden lives on Mill Lane and goes to St Mary's Primary"))
+    run_pipeline(services, story.id)
+    kinds = set(db.scalars(select(PersonalDetailFlag.kind).where(PersonalDetailFlag.artefact_id == story.id)))
+    assert {"name", "address", "school"} <= kinds

@@ -204,3 +204,15 @@ def test_transcribe_with_the_openai_whisper_backend(run):
     assert result.exit_code == 0, result.output
     obj = json.loads(result.stdout)
     assert set(obj) == CONTRACT and normalise(obj["text"]) == JFK_TEXT
+
+
+def test_models_exits_1_when_an_installed_model_fails_its_checks(run, tmp_path):
+    data = tmp_path / "damaged"
+    folder = whisper_models.ensure_model("base", data / "models")
+    with open(folder / "config.json", "a", encoding="utf-8") as fh:
+        fh.write(" ")
+    result = run("models", "--json", data=data)
+    assert result.exit_code == 1
+    rows = {row["name"]: row for row in json.loads(result.stdout)["models"]}
+    assert rows["base"]["check"] == "failed" and "config.json" in rows["base"]["problem"]
+    assert rows["tiny.en"]["check"] == "ok"

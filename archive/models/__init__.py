@@ -1,6 +1,6 @@
 """The Chorus domain model (SQLAlchemy 2 typed ORM)."""
 
-from .artefact import Artefact, Derivative, ThemeTag, Transcript, TranscriptSegment
+from .artefact import Artefact, Derivative, PersonalDetailFlag, ThemeTag, Transcript, TranscriptSegment
 from .audit import AuditEvent
 from .base import Base, utcnow
 from .consent_record import ConsentRecord
@@ -29,6 +29,6 @@ __all__ = [
     "AgeBand", "Artefact", "ArtefactKind", "ArtefactStatus", "AuditEvent", "Base", "ConsentGiver",
     "ConsentLevel", "ConsentMethod", "ConsentRecord", "ConsentScope", "CustomTheme", "Derivative",
     "Exhibit", "ExhibitItem", "ExhibitSection", "ExhibitStatus", "ListeningSession", "Membership",
-    "Participant", "PipelineStep", "PlaceType", "Polarity", "Programme", "Role", "StepState", "TagSource", "TagStatus", "ThemeTag",
+    "Participant", "PersonalDetailFlag", "PipelineStep", "PlaceType", "Polarity", "Programme", "Role", "StepState", "TagSource", "TagStatus", "ThemeTag",
     "Transcript", "TranscriptSegment", "TranscriptStatus", "User", "utcnow",
 ]

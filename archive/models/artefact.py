@@ -52,6 +52,8 @@ class Artefact(CreatedAt, Base):
     media_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
     # The name the file had on the device: kept only escaped and truncated, never used as a path.
     original_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    # Words read from a drawing or photo (media.ocr), one line per row: a hint for tagging and search.
+    image_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The pipeline saw faces: beyond the team only a blurred picture may be shown without face consent.
     has_faces: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -166,3 +168,23 @@ class ThemeTag(CreatedAt, Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
 
     artefact: Mapped[Artefact] = relationship(back_populates="tags")
+
+
+class PersonalDetailFlag(CreatedAt, Base):
+    """A likely personal detail in an artefact's words, for a facilitator to check before report or exhibit use."""
+
+    __tablename__ = "personal_detail_flag"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    artefact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("artefact.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # transcript, story or image_text
+    segment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transcript_segment.id", ondelete="CASCADE"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    # Offsets only: storing the matched text would be one more copy for redaction and erasure to chase.
+    start: Mapped[int]
+    end: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="flagged")  # flagged, kept, redacted, not_personal
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(nullable=True)
