@@ -115,14 +115,20 @@ def artefact(artefact_id: str):
     return render_template("staff/artefact.html", artefact=artefact, context=context, steps=steps, form=ConfirmForm())
 
 
-@bp.post("/artefacts/<artefact_id>/retry")
-@staff_required(Role.ADMIN, Role.FACILITATOR)
-def retry(artefact_id: str):
-    """Run a failed item's failed steps again."""
+def _team_action_on(artefact_id: str) -> Artefact:
+    """The artefact a confirmed team action (retry, withdraw) applies to; 404 or 400 otherwise."""
     artefact, _ = _artefact(artefact_id)
     require_programme_role(artefact.programme_id, Role.ADMIN, Role.FACILITATOR)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    return artefact
+
+
+@bp.post("/artefacts/<artefact_id>/retry")
+@staff_required(Role.ADMIN, Role.FACILITATOR)
+def retry(artefact_id: str):
+    """Run a failed item's failed steps again."""
+    artefact = _team_action_on(artefact_id)
     if artefact.status != ArtefactStatus.FAILED:
         flash("Only items that could not be processed can be retried.")
         return redirect(url_for("staff.artefact", artefact_id=artefact.id))
@@ -137,10 +143,7 @@ def retry(artefact_id: str):
 @staff_required(Role.ADMIN, Role.FACILITATOR)
 def withdraw(artefact_id: str):
     """Withdraw an item at a participant's spoken request."""
-    artefact, _ = _artefact(artefact_id)
-    require_programme_role(artefact.programme_id, Role.ADMIN, Role.FACILITATOR)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    artefact = _team_action_on(artefact_id)
     programme_code = artefact.session.programme.code
     withdraw_artefact(db(), g.principal, artefact, reason="withdrawn by staff on request")
     db().commit()
