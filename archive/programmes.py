@@ -27,7 +27,12 @@ class ProgrammeError(ValueError):
 
 
 class JoinError(ValueError):
-    """A participant could not join; the message is written for the child or parent reading it."""
+    """A participant could not join; the message is written for the child or parent reading it,
+    and ``field`` names the form field it is about."""
+
+    def __init__(self, message: str, field: str = "alias"):
+        super().__init__(message)
+        self.field = field
 
 
 def create_programme(db: Session, actor: Principal, code: str, name: str, framework: str = "determinants") -> Programme:
@@ -90,9 +95,9 @@ def find_open_session(db: Session, code: str, now: datetime | None = None) -> Li
     """The session a join code opens. Raises JoinError for an unknown or expired code."""
     session = db.scalar(select(ListeningSession).where(ListeningSession.join_code == normalise_join_code(code)))
     if session is None:
-        raise JoinError("We couldn't find that code. Check it with the person running your session.")
+        raise JoinError("We couldn't find that code. Check it with the person running your session.", "code")
     if session.join_code_expires_at <= (now or utcnow()):
-        raise JoinError("That code has expired. Ask the person running your session for a new one.")
+        raise JoinError("That code has expired. Ask the person running your session for a new one.", "code")
     return session
 
 
@@ -113,7 +118,7 @@ def join_session(
     """Add a participant to a session under an alias. Raises JoinError if the alias is taken."""
     alias = clean_alias(alias)
     if avatar not in AVATARS:
-        raise JoinError("Please pick one of the pictures.")
+        raise JoinError("Please pick one of the pictures.", "avatar")
     taken = db.scalar(
         select(Participant.id).where(Participant.session_id == session.id, func.lower(Participant.alias) == alias.lower())
     )
@@ -145,3 +150,20 @@ def programme_framework(programme: Programme) -> Framework:
         for t in programme.custom_themes
     ]
     return with_custom_themes(framework, extras) if extras else framework
+
+
+def rejoin_session(db: Session, code: str, alias: str, pin: str) -> Participant:
+    """Sign a returning participant back in with their nickname and PIN.
+
+    Raises JoinError with one message for a wrong nickname, a wrong PIN and a participant who
+    never set a PIN, so nobody can find out which nicknames exist.
+    """
+    from .accounts import verify_secret
+
+    session = find_open_session(db, code)
+    participant = db.scalar(
+        select(Participant).where(Participant.session_id == session.id, func.lower(Participant.alias) == " ".join(alias.split()).lower())
+    )
+    if not verify_secret(participant.pin_hash if participant else None, pin or ""):
+        raise JoinError("We couldn't find you with that nickname and PIN. Ask the person running your session for help.", "pin")
+    return participant

@@ -132,3 +132,36 @@ def test_story_with_markup_is_escaped(client, db, make):
     make.artefact(participant, title="<script>alert(1)</script>{{ 7*7 }}")
     page = client.get("/my-things").text
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page and "{{ 7*7 }}" in page
+
+
+def test_a_pin_lets_a_participant_come_back_and_a_facilitator_can_clear_it(app, client, db, make):
+    programme = make.programme()
+    session = make.session(programme)
+    join_as_participant(client, session.join_code, alias="Swift Owl")
+    page = client.get("/my-pin")
+    client.post("/my-pin", data={"pin": "4821", "csrf_token": csrf_token(page.text)})
+    client.post("/sign-out", data={"csrf_token": csrf_token(client.get("/my-things").text)})
+
+    later = app.test_client()
+    form = later.get("/come-back")
+    wrong = later.post("/come-back", data={"code": session.join_code, "alias": "Swift Owl", "pin": "0000",
+                                           "csrf_token": csrf_token(form.text)})
+    nobody = later.post("/come-back", data={"code": session.join_code, "alias": "No One", "pin": "4821",
+                                            "csrf_token": csrf_token(form.text)})
+    assert wrong.status_code == nobody.status_code == 400
+    assert "nickname and PIN" in wrong.text and "nickname and PIN" in nobody.text  # no clue which nicknames exist
+    back = later.post("/come-back", data={"code": session.join_code, "alias": "swift owl", "pin": "4821",
+                                          "csrf_token": csrf_token(form.text)})
+    assert back.headers["Location"] == "/my-things"
+
+    facilitator = app.test_client()
+    sign_in_staff(facilitator, make.staff(programme, Role.FACILITATOR).email)
+    participant = db.scalar(select(Participant).where(Participant.alias == "Swift Owl"))
+    listing = facilitator.get(f"/staff/programmes/{programme.code}")
+    cleared = facilitator.post(f"/staff/participants/{participant.id}/clear-pin", data={"csrf_token": csrf_token(listing.text)})
+    assert cleared.status_code == 302
+    again = app.test_client()
+    form = again.get("/come-back")
+    refused = again.post("/come-back", data={"code": session.join_code, "alias": "Swift Owl", "pin": "4821",
+                                             "csrf_token": csrf_token(form.text)})
+    assert refused.status_code == 400

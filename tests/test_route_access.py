@@ -22,6 +22,9 @@ ACCESS = {
     "participant.join": ("GET", EVERYONE),
     "participant.sign_out": ("POST", EVERYONE),
     "participant.consent": ("GET", {"participant_a", "participant_b"}),
+    "participant.come_back": ("GET", EVERYONE),
+    "participant.my_pin": ("GET", {"participant_a", "participant_b"}),
+    "staff.clear_pin": ("POST", {"admin"}),
     "participant.my_things": ("GET", {"participant_a", "participant_b"}),
     "participant.withdraw_one": ("POST", {"participant_a"}),
     "participant.withdraw_everything": ("POST", {"participant_a", "participant_b"}),
@@ -78,7 +81,7 @@ def _as(client, who: str, world) -> None:
 def _url(app, endpoint: str, world) -> str:
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     values = {"artefact_id": str(world["item"].id), "code": world["programme"].code, "kind": "thumbnail",
-              "page": "photo"}
+              "page": "photo", "participant_id": str(world["a"].id)}
     with app.test_request_context():
         from flask import url_for
 

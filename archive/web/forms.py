@@ -15,7 +15,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import AgeBand, PlaceType
@@ -50,6 +50,22 @@ class JoinForm(FlaskForm):
         choices=[(b.value, b.label) for b in AgeBand],
         validators=[DataRequired(message="Tell us your age group")],
     )
+
+
+PIN_VALIDATORS = [
+    DataRequired(message="Enter your PIN"),
+    Regexp(r"^\d{4,6}$", message="A PIN is 4 to 6 numbers"),
+]
+
+
+class PinForm(FlaskForm):
+    pin = PasswordField("Choose a PIN of 4 to 6 numbers", validators=PIN_VALIDATORS)
+
+
+class ComeBackForm(FlaskForm):
+    code = StringField("Session code", validators=[DataRequired(message="Enter the code for your session"), Length(max=16)])
+    alias = StringField("Your nickname", validators=[DataRequired(message="Enter your nickname"), Length(max=40)])
+    pin = PasswordField("Your PIN", validators=PIN_VALIDATORS)
 
 
 class ConsentForm(FlaskForm):

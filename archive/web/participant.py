@@ -11,10 +11,11 @@ from ..consent import Context, visible_artefacts
 from ..consent_records import ConsentChoice, record_consent
 from ..erasure import withdraw_artefact, withdraw_participant
 from ..models import AgeBand, Artefact, ConsentLevel
-from ..programmes import JoinError, find_open_session, join_session
+from ..accounts import set_participant_pin
+from ..programmes import JoinError, find_open_session, join_session, rejoin_session
 from .access import participant_required, public
 from .extensions import limiter
-from .forms import ConfirmForm, ConsentForm, JoinForm
+from .forms import ComeBackForm, ConfirmForm, ConsentForm, JoinForm, PinForm
 from .lookups import own_artefact
 from .principals import db, sign_in_participant, sign_out_participant
 
@@ -33,14 +34,43 @@ def join():
             participant = join_session(db(), session, form.alias.data, AgeBand(form.age_band.data), form.avatar.data)
         except JoinError as exc:
             db().rollback()
-            field = form.code if "code" in str(exc) else form.alias
-            field.errors.append(str(exc))
+            getattr(form, exc.field, form.alias).errors.append(str(exc))
         else:
             db().commit()
             sign_in_participant(participant)
             return redirect(url_for("participant.consent"))
     status = 400 if form.errors else 200
     return render_template("participant/join.html", form=form), status
+
+
+@bp.route("/come-back", methods=["GET", "POST"])
+@public
+@limiter.limit("10 per minute", methods=["POST"])
+def come_back():
+    """Come back to a session on another day with the nickname and PIN chosen before."""
+    form = ComeBackForm()
+    if form.validate_on_submit():
+        try:
+            participant = rejoin_session(db(), form.code.data, form.alias.data, form.pin.data)
+        except JoinError as exc:
+            getattr(form, exc.field, form.pin).errors.append(str(exc))
+        else:
+            sign_in_participant(participant)
+            return redirect(url_for("participant.my_things"))
+    return render_template("participant/come_back.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/my-pin", methods=["GET", "POST"])
+@participant_required
+def my_pin():
+    """Choose a PIN, so this participant can come back to their things later."""
+    form = PinForm()
+    if form.validate_on_submit():
+        set_participant_pin(db(), g.principal, g.participant, form.pin.data)
+        db().commit()
+        flash("Your PIN is saved. Remember your nickname and PIN to come back.", "success")
+        return redirect(url_for("participant.my_things"))
+    return render_template("participant/my_pin.html", form=form), 400 if form.errors else 200
 
 
 @bp.route("/consent", methods=["GET", "POST"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from sqlalchemy import select
@@ -11,7 +13,18 @@ from ingest.pipeline import retry_failed
 
 from ..consent import Context, allows, visible_artefacts
 from ..erasure import withdraw_artefact
-from ..models import AgeBand, Artefact, ArtefactStatus, ListeningSession, PipelineStep, PlaceType, Programme, Role
+from ..accounts import set_participant_pin
+from ..models import (
+    AgeBand,
+    Artefact,
+    ArtefactStatus,
+    ListeningSession,
+    Participant,
+    PipelineStep,
+    PlaceType,
+    Programme,
+    Role,
+)
 from ..programmes import ProgrammeError, create_session
 from .access import require_programme_role, staff_required
 from .forms import ConfirmForm, SessionForm
@@ -57,6 +70,10 @@ def programme(code: str):
     sessions = db().scalars(
         select(ListeningSession).where(ListeningSession.programme_id == programme.id).order_by(ListeningSession.id)
     ).all()
+    participants = (
+        db().scalars(select(Participant).where(Participant.programme_id == programme.id).order_by(Participant.alias)).all()
+        if context == Context.TEAM else []
+    )
     items = db().scalars(
         select(Artefact)
         .where(Artefact.programme_id == programme.id, visible_artefacts(g.principal, context))
@@ -65,7 +82,7 @@ def programme(code: str):
     ).all()
     return render_template(
         "staff/programme.html", programme=programme, sessions=sessions, items=items,
-        context=context, form=SessionForm(),
+        context=context, form=SessionForm(), participants=participants, confirm=ConfirmForm(),
     )
 
 
@@ -92,8 +109,27 @@ def add_session(code: str):
     sessions = db().scalars(select(ListeningSession).where(ListeningSession.programme_id == programme.id)).all()
     return render_template(
         "staff/programme.html", programme=programme, sessions=sessions, items=[],
-        context=staff_context(programme.id), form=form,
+        context=staff_context(programme.id), form=form, participants=[], confirm=ConfirmForm(),
     ), 400
+
+
+@bp.post("/participants/<participant_id>/clear-pin")
+@staff_required(Role.ADMIN, Role.FACILITATOR)
+def clear_pin(participant_id: str):
+    """Clear a participant's forgotten PIN, so they can choose a new one with the facilitator beside them."""
+    try:
+        participant = db().get(Participant, uuid.UUID(participant_id))
+    except ValueError:
+        abort(404)
+    if participant is None:
+        abort(404)
+    require_programme_role(participant.programme_id, Role.ADMIN, Role.FACILITATOR)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    set_participant_pin(db(), g.principal, participant, None)
+    db().commit()
+    flash(f"{participant.alias}'s PIN is cleared. They can join again with the session code and choose a new one.")
+    return redirect(url_for("staff.programme", code=participant.programme.code))
 
 
 def _artefact(artefact_id: str) -> tuple[Artefact, Context]:

@@ -90,6 +90,8 @@ STATES = {
     "join": (None, _visit("/join")),
     "join-empty-submitted": (None, _join_empty),
     "join-wrong-code": (None, _join_wrong_code),
+    "come-back": (None, _visit("/come-back")),
+    "my-pin": (TEEN, _visit("/my-pin")),
     "consent": (TEEN, _visit("/consent")),
     "consent-under-13": (CHILD, _visit("/consent")),
     "consent-empty-submitted": (TEEN, _consent_empty),
