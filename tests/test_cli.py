@@ -63,6 +63,13 @@ def test_unmigrated_database_and_unreachable_services_say_what_to_do(run, monkey
     monkeypatch.setenv("CHORUS_QUEUE_URL", "redis://127.0.0.1:1/0")
     result = run("init")
     assert result.exit_code == 2 and "job queue is unavailable" in result.output
+    monkeypatch.delenv("CHORUS_QUEUE_URL")
+    for name, value in (("CHORUS_STORAGE", "s3"), ("CHORUS_S3_BUCKET", "chorus-media"),
+                        ("CHORUS_S3_ENDPOINT_URL", "http://127.0.0.1:1"), ("AWS_ACCESS_KEY_ID", "invented"),
+                        ("AWS_SECRET_ACCESS_KEY", "invented")):
+        monkeypatch.setenv(name, value)
+    result = run("init")
+    assert result.exit_code == 2 and "chorus-media" in result.output
 
 
 def test_bad_configuration_is_refused_clearly(tmp_path, monkeypatch):
