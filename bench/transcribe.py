@@ -9,7 +9,16 @@ so the reference of a concatenation is that sentence repeated:
 * ``short``: jfk.flac itself (11 s);
 * ``voice_note``: five copies with 1.25 s of silence between them, exactly 60 s, the length
   of a long voice note (60 s is still below the batched-inference switch);
-* ``long``: eleven copies with 1 s between them, 131 s, where faster-whisper batches.
+* ``long``: eleven copies with 1 s between them, 131 s, where faster-whisper batches;
+* ``varied_note``: exactly 60 s of six different clips: jfk.flac and the demo programme's
+  synthesised voice notes and video sound track (``archive/demo/media``, exact words in
+  ``content.json``), 0.85 s apart.
+
+Why ``varied_note``: one sentence repeated puts the same words two or three times into every
+30 s window, the decoded text then compresses better than Whisper's guard against looping
+output allows (compression ratio above 2.4), and both backends re-decode every window at
+rising temperatures up to 1.0. A real voice note does not repeat itself, so the 60 s target is
+judged on ``varied_note``; ``voice_note`` shows the cost of that fallback.
 
 Each backend runs each recording in its own worker process (``--worker``), so its peak RSS is
 its own: the model, the decoder and the audio, as a Chorus worker would hold them. Each worker
@@ -54,8 +63,13 @@ from media import audio, backends, convert, whisper_models  # noqa: E402
 JFK = ROOT / "tests" / "data" / "jfk.flac"
 JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 BACKENDS = (backends.FASTER_WHISPER, backends.OPENAI_WHISPER)
+DEMO = ROOT / "archive" / "demo"
 # name -> (copies of jfk.flac, seconds of silence between copies)
 RECORDINGS = {"short": (1, 0.0), "voice_note": (5, 1.25), "long": (11, 1.0)}
+VARIED_CLIPS = ("voice-walk-to-school.ogg", "voice-rent-and-tea.ogg", "voice-nowhere-to-play.ogg",
+                "video-bus-went-past.mp4", "voice-walk-to-school.ogg")  # fmt: skip
+VARIED_GAP_SECONDS = 0.85
+VARIED_SECONDS = 60.0
 LONG_SPEEDUP_TARGET = 4.0
 VOICE_NOTE_SECONDS_TARGET = 10.0
 
@@ -68,12 +82,34 @@ def build_recordings(folder: Path) -> dict[str, tuple[Path, str, float]]:
     speech = audio.load_audio(JFK)
     made = {}
     for name, (copies, gap) in RECORDINGS.items():
-        silence = np.zeros(round(gap * audio.SAMPLE_RATE), np.float32)
-        parts = [speech if i == 0 else np.concatenate([silence, speech]) for i in range(copies)]
-        samples = np.concatenate(parts)
+        samples = _joined([speech] * copies, gap)
         made[name] = (write_wav(folder / f"{name}.wav", samples), " ".join([JFK_TEXT] * copies),
                       audio.duration_seconds(samples))  # fmt: skip
+    samples, reference = varied_note(speech)
+    made["varied_note"] = (write_wav(folder / "varied_note.wav", samples), reference, VARIED_SECONDS)
     return made
+
+
+def _joined(clips: Sequence[np.ndarray], gap: float) -> np.ndarray:
+    silence = np.zeros(round(gap * audio.SAMPLE_RATE), np.float32)
+    parts = [clip if i == 0 else np.concatenate([silence, clip]) for i, clip in enumerate(clips)]
+    return np.concatenate(parts)
+
+
+def varied_note(jfk: np.ndarray) -> tuple[np.ndarray, str]:
+    """jfk.flac then the demo clips, padded with silence to exactly VARIED_SECONDS."""
+    spoken = {item["media"]: item["transcript"] for item in _demo_artefacts() if item.get("transcript")}
+    clips = [jfk] + [audio.load_audio(DEMO / "media" / name) for name in VARIED_CLIPS]
+    samples = _joined(clips, VARIED_GAP_SECONDS)
+    total = round(VARIED_SECONDS * audio.SAMPLE_RATE)
+    if len(samples) > total:
+        raise ValueError(f"the varied clips last {audio.duration_seconds(samples):.2f} s, over {VARIED_SECONDS:g} s")
+    samples = np.concatenate([samples, np.zeros(total - len(samples), np.float32)])
+    return samples, " ".join([JFK_TEXT] + [spoken[f"media/{name}"] for name in VARIED_CLIPS])
+
+
+def _demo_artefacts() -> list[dict[str, Any]]:
+    return json.loads((DEMO / "content.json").read_text(encoding="utf-8"))["artefacts"]
 
 
 def write_wav(path: Path, samples: np.ndarray) -> Path:
@@ -153,23 +189,16 @@ def measure(model: str, repeats: int, threads: int, say: Callable[[str], None]) 
 
 def summarise(results: dict[str, Any], model: str, threads: int) -> dict[str, Any]:
     fw, ow = backends.FASTER_WHISPER, backends.OPENAI_WHISPER
-    long, short, note = results["long"], results["short"], results["voice_note"]
-    long_speedup = long[ow]["wall_s"] / long[fw]["wall_s"]
-    figures: dict[str, Any] = {
-        "model": model,
-        "threads": threads,
-        "load_average_1m": round(os.getloadavg()[0], 2),
-        "long_speedup": round(long_speedup, 2),
-        "short_speedup": round(short[ow]["wall_s"] / short[fw]["wall_s"], 2),
-        "voice_note_speedup": round(note[ow]["wall_s"] / note[fw]["wall_s"], 2),
-        "long_target_met": long_speedup >= LONG_SPEEDUP_TARGET and long[fw]["wer"] <= long[ow]["wer"],
-        "voice_note_seconds": round(note[fw]["wall_s"], 2),
-        "voice_note_target_met": note[fw]["wall_s"] < VOICE_NOTE_SECONDS_TARGET,
-    }
+    long, varied = results["long"], results["varied_note"]
+    figures: dict[str, Any] = {"model": model, "threads": threads, "load_average_1m": round(os.getloadavg()[0], 2)}
+    for name, by_backend in results.items():
+        figures[f"{name}_speedup"] = round(by_backend[ow]["wall_s"] / by_backend[fw]["wall_s"], 2)
+    figures["long_target_met"] = figures["long_speedup"] >= LONG_SPEEDUP_TARGET and long[fw]["wer"] <= long[ow]["wer"]
+    figures["voice_note_seconds"] = round(varied[fw]["wall_s"], 2)
+    figures["voice_note_target_met"] = varied[fw]["wall_s"] < VOICE_NOTE_SECONDS_TARGET
     for name, by_backend in results.items():
         for backend, got in by_backend.items():
-            key = f"{name}_{backend.replace('-', '_')}"
-            figures[key] = {
+            figures[f"{name}_{backend.replace('-', '_')}"] = {
                 "seconds": round(got["seconds"], 2), "wall_s": round(got["wall_s"], 2), "rtf": round(got["rtf"], 3),
                 "wer": round(got["wer"], 4), "peak_rss_mb": round(got["peak_rss_bytes"] / 2**20, 1),
                 "load_s": round(got["load_s"], 2),
@@ -187,9 +216,12 @@ def report(results: dict[str, Any], figures: dict[str, Any], say: Callable[[str]
     verdict = {True: "met", False: "NOT met"}
     say(f"\nlong recording: faster-whisper {figures['long_speedup']:.2f}x faster than openai-whisper "
         f"(target >= {LONG_SPEEDUP_TARGET:g}x at no worse WER: {verdict[figures['long_target_met']]})")  # fmt: skip
-    say(f"short clip (11 s): {figures['short_speedup']:.2f}x; 60 s voice note: {figures['voice_note_speedup']:.2f}x")
-    say(f"60 s voice note on faster-whisper: {figures['voice_note_seconds']:.2f} s "
+    say(f"short clip (11 s): {figures['short_speedup']:.2f}x; 60 s varied voice note: {figures['varied_note_speedup']:.2f}x; "
+        f"60 s of one repeated sentence: {figures['voice_note_speedup']:.2f}x")  # fmt: skip
+    say(f"60 s varied voice note on faster-whisper: {figures['voice_note_seconds']:.2f} s "
         f"(target < {VOICE_NOTE_SECONDS_TARGET:g} s: {verdict[figures['voice_note_target_met']]})")  # fmt: skip
+    peak = max(got["peak_rss_bytes"] for got in (by[backends.FASTER_WHISPER] for by in results.values()))
+    say(f"peak RSS of a faster-whisper worker: {peak / 2**20:.0f} MB")
 
 
 def main(argv: Sequence[str] | None = None, say: Callable[[str], None] = print) -> int:

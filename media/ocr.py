@@ -16,20 +16,19 @@ words; ``docs/image-signals.md`` has the measurements behind each threshold.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from importlib import metadata, util
+from importlib import util
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from . import images
+from .model_files import ModelFileChecksumError, ModelFileUnavailable, PackagedFile, PinnedPackages
 
 __all__ = [
     "MAX_LONG_SIDE",
@@ -60,20 +59,12 @@ _SHAPE_CHARACTERS = frozenset("0Oo8DQ1Il|")
 _WORD = re.compile(r"\S+")
 
 
-class OcrUnavailable(RuntimeError):
+class OcrUnavailable(ModelFileUnavailable):
     """The package that holds the models is not installed (the message says what to install)."""
 
 
-class OcrChecksumError(RuntimeError):
+class OcrChecksumError(ModelFileChecksumError):
     """A model file's bytes differ from the SHA-256 pinned here."""
-
-
-@dataclass(frozen=True)
-class PackagedFile:
-    distribution: str
-    path: str  # as listed in the distribution's RECORD
-    sha256: str
-    size: int
 
 
 MODEL_FILES = {
@@ -107,6 +98,9 @@ def install_hint() -> str:
     return "pip install onnxruntime " + " ".join(f"{dist}=={version}" for dist, version in PINS)
 
 
+_PACKAGES = PinnedPackages("text extraction", PINS, install_hint(), OcrUnavailable, OcrChecksumError)
+
+
 # --- public API -------------------------------------------------------------------------
 
 
@@ -117,14 +111,7 @@ def available() -> bool:
     """
     if any(util.find_spec(name) is None for name in _RUNTIME_MODULES):
         return False
-    try:
-        paths = {role: _locate(file) for role, file in MODEL_FILES.items()}
-    except OcrUnavailable:
-        return False
-    return all(
-        paths[role].stat().st_size == file.size and _record_sha256(file) in (None, file.sha256)
-        for role, file in MODEL_FILES.items()
-    )
+    return _PACKAGES.installed(MODEL_FILES.values())
 
 
 def read_text(image_path: str | os.PathLike[str], *, min_score: float = MIN_SCORE) -> list[OcrLine]:
@@ -232,19 +219,8 @@ def _is_shape_run(characters: list[str]) -> bool:
 
 def _scaled_upright(path: Path, long_side: int) -> tuple[np.ndarray, tuple[int, int]]:
     """BGR pixels (RapidOCR's order) turned upright and scaled to fit ``long_side``; plus the full upright size."""
-    with images.open_image(path) as img:
-        upright_full = _upright_size(img)
-        if img.format in ("JPEG", "MPO"):
-            # Decode at 1/2, 1/4 or 1/8 scale straight from the DCT: a phone photo costs a fraction.
-            img.draft("RGB", (long_side, long_side))
-        upright = ImageOps.exif_transpose(img).convert("RGB")
-    upright.thumbnail((long_side, long_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    return np.ascontiguousarray(np.asarray(upright)[:, :, ::-1]), upright_full
-
-
-def _upright_size(img: Image.Image) -> tuple[int, int]:
-    orientation = img.getexif().get(0x0112, 1)
-    return (img.height, img.width) if orientation in (5, 6, 7, 8) else img.size
+    upright, full_size = images.scaled_upright(path, long_side, resample=Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return np.ascontiguousarray(np.asarray(upright)[:, :, ::-1]), full_size
 
 
 def _bounding_box(quad, sx: float, sy: float) -> tuple[int, int, int, int]:
@@ -289,57 +265,10 @@ def _load_engine():
     return RapidOCR(params=params)
 
 
-# --- locating and checking the packaged files ---------------------------------------------
-
-
-def _locate(file: PackagedFile) -> Path:
-    try:
-        dist = metadata.distribution(file.distribution)
-    except metadata.PackageNotFoundError:
-        raise OcrUnavailable(f"text extraction needs {file.distribution}; install with {install_hint()}") from None
-    for entry in dist.files or ():
-        if str(entry) == file.path:
-            path = Path(entry.locate())
-            if path.is_file():
-                return path
-            break
-    raise OcrUnavailable(
-        f"{file.distribution} {dist.version} has no file {file.path}; the tested layout is {install_hint()}"
-    )
-
-
-def _record_sha256(file: PackagedFile) -> str | None:
-    for entry in metadata.distribution(file.distribution).files or ():
-        if str(entry) == file.path and entry.hash is not None and entry.hash.mode == "sha256":
-            value = entry.hash.value + "=" * (-len(entry.hash.value) % 4)
-            return base64.urlsafe_b64decode(value).hex()
-    return None
+# --- checking the packaged files ----------------------------------------------------------
 
 
 def _verified_path(file: PackagedFile) -> Path:
     # RapidOCR opens the files by path, so the bytes are hashed in full here (about 0.05 s for
     # both) rather than trusting the RECORD, which anyone replacing a file could rewrite.
-    path = _locate(file)
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(4 * 1024 * 1024):
-            digest.update(chunk)
-    actual = digest.hexdigest()
-    if actual != file.sha256:
-        raise OcrChecksumError(
-            f"OCR model {path} has SHA-256 {actual}, expected {file.sha256}{_version_note()}; "
-            f"reinstall with {install_hint()}"
-        )
-    return path
-
-
-def _version_note() -> str:
-    notes = []
-    for dist, pinned in PINS:
-        try:
-            installed = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            installed = "missing"
-        if installed != pinned:
-            notes.append(f"{dist} {installed} (tested {pinned})")
-    return "; installed " + ", ".join(notes) if notes else ""
+    return _PACKAGES.verified_path(_PACKAGES.locate(file), file.sha256, what="OCR model")

@@ -37,7 +37,7 @@ from media.transcribe import (
     empty_transcript,
 )
 
-INSTALL_HINT = "pip install 'chorus-archive[openai-whisper]' (or: pip install torch==2.13.0 openai-whisper==20250625)"
+INSTALL_HINT = "pip install 'chorus-archive[openai-whisper]' (docs/transcription.md has a leaner CPU-only install)"
 
 
 def require_openai_whisper() -> None:
@@ -69,11 +69,16 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Any:
     path = Path(path)
     if not path.is_file():
         raise whisper_models.ModelUnavailable(f"no openai-whisper checkpoint at {path}")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    model = Whisper(ModelDimensions(**checkpoint["dims"]))
-    model.load_state_dict(checkpoint["model_state_dict"])
-    if checkpoint.get("alignment_heads"):
-        model.set_alignment_heads(checkpoint["alignment_heads"])
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        model = Whisper(ModelDimensions(**checkpoint["dims"]))
+        model.load_state_dict(checkpoint["model_state_dict"])
+        if checkpoint.get("alignment_heads"):
+            model.set_alignment_heads(checkpoint["alignment_heads"])
+    except Exception as exc:  # torch raises many types for a bad file; all mean "cannot use it"
+        raise whisper_models.ModelUnavailable(
+            f"{path} is not a loadable openai-whisper checkpoint: {str(exc).splitlines()[0]}"
+        ) from exc
     return model.eval()
 
 

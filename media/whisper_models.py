@@ -12,13 +12,11 @@ Two layouts exist:
   are joined once into ``<cache_dir>/whisper/<name>/`` (temporary folder, fsync, hash
   check, rename) and reused afterwards.
 
-Package files are found through ``importlib.metadata`` (``Distribution.locate_file``), so
-no third-party code is imported just to find them.
+Package files are found and checked with :mod:`media.model_files`, as the other models are.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -29,29 +27,29 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from .model_files import (
+    CHUNK_SIZE,
+    ModelFileChecksumError,
+    ModelFileUnavailable,
+    PinnedPackages,
+    record_entry,
+    record_sha256,
+    sha256_file,
+)
+from .model_files import PackagedFile as Part
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "base"
 STAMP_NAME = "chorus-model.json"
-_CHUNK = 4 * 1024 * 1024
 
 
-class ModelUnavailable(RuntimeError):
+class ModelUnavailable(ModelFileUnavailable):
     """The packages that hold a model are not installed (the message says what to install)."""
 
 
-class ModelChecksumError(RuntimeError):
+class ModelChecksumError(ModelFileChecksumError):
     """A model file's bytes differ from the SHA-256 recorded in the registry."""
-
-
-@dataclass(frozen=True)
-class Part:
-    """One file inside an installed distribution."""
-
-    distribution: str
-    path: str  # as listed in the distribution's RECORD
-    sha256: str
-    size: int
 
 
 @dataclass(frozen=True)
@@ -85,6 +83,12 @@ class ModelSpec:
         pinned = " ".join(f"{dist}=={version}" for dist, version in self.pins)
         package = f"'chorus-archive[{self.extra}]'" if self.extra else "chorus-archive"
         return f"pip install {package} (or: pip install {pinned})"
+
+    @property
+    def packages(self) -> PinnedPackages:
+        return PinnedPackages(
+            f"Whisper model {self.name!r}", self.pins, self.install_hint(), ModelUnavailable, ModelChecksumError
+        )
 
 
 @dataclass(frozen=True)
@@ -223,7 +227,7 @@ def ensure_model(name: str, cache_dir: Path | str) -> Path:
     the packages are missing and ``ModelChecksumError`` when package bytes are wrong.
     """
     spec = get_spec(name)
-    _require_installed(spec)
+    spec.packages.require_installed()
     if spec.layout == "folder":
         return _ensure_folder(spec)
     return _ensure_joined(spec, Path(cache_dir))
@@ -235,7 +239,7 @@ def verify_model(name: str, cache_dir: Path | str) -> Path:
     Never assembles: an unjoined split model raises ``ModelUnavailable``.
     """
     spec = get_spec(name)
-    _require_installed(spec)
+    spec.packages.require_installed()
     folder = model_path(spec, Path(cache_dir))
     if folder is None or not folder.is_dir():
         raise ModelUnavailable(f"Whisper model {name!r} has not been assembled yet in {cache_dir}")
@@ -265,29 +269,11 @@ def model_path(spec: ModelSpec, cache_dir: Path) -> Path | None:
 # --- locating package files -------------------------------------------------------------
 
 
-def _missing_distributions(spec: ModelSpec) -> list[str]:
-    missing = []
-    for dist in spec.distributions:
-        try:
-            metadata.distribution(dist)
-        except metadata.PackageNotFoundError:
-            missing.append(dist)
-    return missing
-
-
-def _require_installed(spec: ModelSpec) -> None:
-    missing = _missing_distributions(spec)
-    if missing:
-        raise ModelUnavailable(
-            f"Whisper model {spec.name!r} needs {', '.join(missing)}; install with {spec.install_hint()}"
-        )
-
-
 def _record_entry(part: Part) -> metadata.PackagePath:
     dist = metadata.distribution(part.distribution)
-    for entry in dist.files or ():
-        if str(entry) == part.path:
-            return entry
+    entry = record_entry(dist, part.path)
+    if entry is not None:
+        return entry
     raise ModelUnavailable(
         f"{part.distribution} {dist.version} has no file {part.path}; "
         f"the tested layout is version {_pinned_version(part.distribution)}"
@@ -313,42 +299,8 @@ def _pinned_version(distribution: str) -> str:
     return "unknown"
 
 
-def _version_note(spec: ModelSpec) -> str:
-    notes = []
-    for dist, pinned in spec.pins:
-        try:
-            installed = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            installed = "missing"
-        if installed != pinned:
-            notes.append(f"{dist} {installed} (tested {pinned})")
-    return "; installed " + ", ".join(notes) if notes else ""
-
-
-# --- hashing ----------------------------------------------------------------------------
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _record_sha256(entry: metadata.PackagePath) -> str | None:
-    # RECORD stores urlsafe base64 without padding; pip checked it against the wheel.
-    if entry.hash is None or entry.hash.mode != "sha256":
-        return None
-    value = entry.hash.value + "=" * (-len(entry.hash.value) % 4)
-    return base64.urlsafe_b64decode(value).hex()
-
-
-def _checksum_error(spec: ModelSpec, what: str, expected: str, actual: str) -> ModelChecksumError:
-    return ModelChecksumError(
-        f"Whisper model {spec.name!r}: {what} has SHA-256 {actual}, expected {expected}"
-        f"{_version_note(spec)}; reinstall with {spec.install_hint()}"
-    )
+def _checksum_error(spec: ModelSpec, what: str, expected: str, actual: str) -> ModelFileChecksumError:
+    return spec.packages.mismatch(f"Whisper model {spec.name!r}: {what}", actual, expected)
 
 
 # --- ready folders ----------------------------------------------------------------------
@@ -362,7 +314,7 @@ def _ensure_folder(spec: ModelSpec) -> Path:
         size = path.stat().st_size
         if size != part.size:
             raise _checksum_error(spec, part.path, part.sha256, f"unknown (size {size}, expected {part.size})")
-        recorded = _record_sha256(_record_entry(part)) or _memo_sha256(path)
+        recorded = record_sha256(_record_entry(part)) or _memo_sha256(path)
         if recorded != part.sha256:
             raise _checksum_error(spec, part.path, part.sha256, recorded)
     return _locate(spec.files[0].parts[0]).parent
@@ -421,7 +373,7 @@ def _check_sources(spec: ModelSpec) -> None:
     """Refuse a changed package before spending time and disk on joining it."""
     for model_file in spec.files:
         for part in model_file.parts:
-            recorded = _record_sha256(_record_entry(part))
+            recorded = record_sha256(_record_entry(part))
             if recorded is not None and recorded != part.sha256:
                 raise _checksum_error(spec, part.path, part.sha256, recorded)
 
@@ -431,7 +383,7 @@ def _concatenate(sources: list[Path], dest: Path) -> str:
     with open(dest, "wb") as out:
         for source in sources:
             with open(source, "rb") as fh:
-                while chunk := fh.read(_CHUNK):
+                while chunk := fh.read(CHUNK_SIZE):
                     digest.update(chunk)
                     out.write(chunk)
         out.flush()
@@ -525,7 +477,7 @@ def _verify_full(spec: ModelSpec, folder: Path) -> None:
         remedy = f"ensure_model rebuilds {folder} from the installed packages"
     else:
         remedy = f"reinstall with {spec.install_hint()}"
-    raise ModelChecksumError(f"Whisper model {spec.name!r}: {problem}{_version_note(spec)}; {remedy}")
+    raise ModelChecksumError(f"Whisper model {spec.name!r}: {problem}{spec.packages.version_note()}; {remedy}")
 
 
 # --- status -----------------------------------------------------------------------------
@@ -535,7 +487,7 @@ def _status(spec: ModelSpec, cache_dir: Path, verify: bool) -> ModelStatus:
     def status(installed: bool, verified: bool, path: Path | None, problem: str | None) -> ModelStatus:
         return ModelStatus(spec.name, installed, verified, path, spec.languages, spec.size_bytes, problem)
 
-    missing = _missing_distributions(spec)
+    missing = spec.packages.missing()
     if missing:
         return status(False, False, None, f"not installed: {spec.install_hint()}")
     try:

@@ -9,7 +9,6 @@ photos without faces. Their SHA-256 are pinned so a different picture can't slip
 from __future__ import annotations
 
 import hashlib
-import socket
 from importlib import metadata
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from PIL import Image
 
 from media import faces
+from tests.helpers import refuse_network
 
 DEMO = Path(__file__).resolve().parents[1] / "archive" / "demo" / "media"
 SAMPLES = {
@@ -127,12 +127,7 @@ def test_no_faces_on_a_cat_or_a_cup(samples, name):
 
 
 def test_no_network_is_needed(monkeypatch, samples):
-    def refuse(*args, **kwargs):
-        raise AssertionError("face detection tried to reach the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    refuse_network(monkeypatch, "face detection")
     monkeypatch.setattr(faces, "_detector", None)
     assert len(faces.detect_faces(samples["astronaut.png"])) == 1
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from media import ocr
 from rapidocr.utils.download_file import DownloadFile
+from tests.helpers import refuse_network
 
 DEMO = Path(__file__).resolve().parents[1] / "archive" / "demo" / "media"
 CRAYONS = [(40, 60, 170), (30, 30, 30), (190, 40, 40), (40, 120, 60), (120, 50, 140)]
@@ -164,12 +164,7 @@ def test_line_filter(text, score, kept):
 
 
 def test_no_network_is_needed(tmp_path, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("OCR tried to reach the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    refuse = refuse_network(monkeypatch, "OCR")
     monkeypatch.setattr(DownloadFile, "run", refuse)
     monkeypatch.setattr(ocr, "_engine", None)  # load afresh, inside the fence
     path = tmp_path / "poster.png"

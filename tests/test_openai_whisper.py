@@ -210,6 +210,10 @@ def test_unknown_model_or_backend_is_refused(whisper_module, cache_dir):
         from media.openai_backend import load_checkpoint
 
         load_checkpoint(cache_dir / "missing.pt")
+    garbage = cache_dir / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelUnavailable, match="not a loadable openai-whisper checkpoint"):
+        backends.make_transcriber(str(garbage), backend="openai-whisper", cache_dir=cache_dir)
     with pytest.raises(ValueError, match="unknown transcription backend"):
         backends.make_transcriber("tiny.en", backend="whisper.cpp", cache_dir=cache_dir)
 

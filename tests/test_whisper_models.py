@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from media import whisper_models as wm
+from media.model_files import record_sha256
 from media.whisper_models import ModelChecksumError, ModelUnavailable
 
 
@@ -53,7 +54,7 @@ def test_installed_packages_are_the_pinned_ones(name):
     for model_file in spec.files:
         for part in model_file.parts:
             entry = wm._record_entry(part)
-            assert wm._record_sha256(entry) == part.sha256
+            assert record_sha256(entry) == part.sha256
 
 
 def test_base_languages_match_the_model_config():
