@@ -58,7 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from media import audio, backends, convert, whisper_models  # noqa: E402
+from media import audio, backends, convert, whisper_models
 
 JFK = ROOT / "tests" / "data" / "jfk.flac"
 JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
@@ -140,6 +140,11 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
 
 
 def worker(backend: str, model: str, cache_dir: Path, path: Path, repeats: int, threads: int) -> dict[str, Any]:
+    if backend == backends.OPENAI_WHISPER:
+        import torch
+
+        # Temperature fallback samples; a fixed seed makes a run repeatable on the same machine.
+        torch.manual_seed(0)
     started = time.perf_counter()
     transcriber = backends.make_transcriber(model, backend=backend, cache_dir=cache_dir, cpu_threads=threads)
     transcriber.transcribe(audio.load_audio(JFK)[: 3 * audio.SAMPLE_RATE])
@@ -208,7 +213,9 @@ def summarise(results: dict[str, Any], model: str, threads: int) -> dict[str, An
 
 def report(results: dict[str, Any], figures: dict[str, Any], say: Callable[[str], None]) -> None:
     say(f"\nmodel {figures['model']}, {figures['threads']} threads, load average {figures['load_average_1m']}")
-    say(f"{'recording':<11} {'backend':<15} {'audio s':>8} {'wall s':>7} {'RTF':>6} {'WER':>6} {'peak RSS':>9} {'load s':>7}")
+    say(
+        f"{'recording':<11} {'backend':<15} {'audio s':>8} {'wall s':>7} {'RTF':>6} {'WER':>6} {'peak RSS':>9} {'load s':>7}"
+    )
     for name, by_backend in results.items():
         for backend, got in by_backend.items():
             say(f"{name:<11} {backend:<15} {got['seconds']:8.1f} {got['wall_s']:7.2f} {got['rtf']:6.3f} "

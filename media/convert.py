@@ -321,7 +321,9 @@ def checkpoint_path(name: str, cache_dir: str | os.PathLike[str]) -> Path:
     return Path(cache_dir) / CHECKPOINT_FOLDER / f"{name}-{model_bin.sha256[:12]}.pt"
 
 
-def convert_registered(name: str, cache_dir: str | os.PathLike[str], dest: str | os.PathLike[str] | None = None) -> Path:
+def convert_registered(
+    name: str, cache_dir: str | os.PathLike[str], dest: str | os.PathLike[str] | None = None
+) -> Path:
     """Convert an installed, checksum-verified registry model; ``dest`` defaults to ``checkpoint_path``."""
     spec = whisper_models.get_spec(name)
     folder = whisper_models.ensure_model(name, cache_dir)

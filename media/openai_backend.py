@@ -151,7 +151,12 @@ class OpenAIWhisperTranscriber(Transcriber):
         """The speech parts joined end to end, and the map back to the recording's times."""
         if not self.vad_filter or len(samples) == 0:
             return samples, None
-        from faster_whisper.vad import SpeechTimestampsMap, VadOptions, collect_chunks, get_speech_timestamps
+        from faster_whisper.vad import (
+            SpeechTimestampsMap,
+            VadOptions,
+            collect_chunks,
+            get_speech_timestamps,
+        )
 
         chunks = get_speech_timestamps(samples, VadOptions())
         if not chunks:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import itertools
 import json
 import string
 import struct
@@ -17,12 +18,11 @@ import pytest
 
 from media import backends, convert, whisper_models
 from media.whisper_models import ModelUnavailable
+from tests.helpers import refuse_network
 from tests.servers import unavailable
 
 JFK = Path(__file__).parent / "data" / "jfk.flac"
-JFK_TEXT = (
-    "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
-)
+JFK_TEXT = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
 TINY_DIMS = {
     "n_mels": 80, "n_audio_ctx": 1500, "n_audio_state": 384, "n_audio_head": 6, "n_audio_layer": 4,
     "n_vocab": 51864, "n_text_ctx": 448, "n_text_state": 384, "n_text_head": 6, "n_text_layer": 4,
@@ -137,7 +137,7 @@ def test_jfk_segments_words_and_confidence(jfk_run):
         assert segment.words and segment.words[0].start == segment.start and segment.words[-1].end == segment.end
     words = [w for s in result.segments for w in s.words]
     assert normalise(" ".join(w.text for w in words)) == JFK_TEXT
-    assert all(a.start <= b.start for a, b in zip(words, words[1:]))
+    assert all(a.start <= b.start for a, b in itertools.pairwise(words))
 
 
 def test_progress_reports_start_and_end(jfk_run):
@@ -153,6 +153,7 @@ def test_openai_whisper_never_runs_ffmpeg(tiny, monkeypatch):
 
     monkeypatch.setattr(whisper.audio, "load_audio", refuse)
     monkeypatch.setattr(whisper.audio, "run", refuse)
+    refuse_network(monkeypatch, "the openai-whisper backend")
     # A second of silence then the speech: VAD gaps must map back onto the recording's clock.
     from media import audio
 
@@ -179,7 +180,8 @@ def test_no_speech_rule(tiny):
 # --- backend selection ----------------------------------------------------------------------
 
 
-def test_make_transcriber_converts_a_registered_model_once(whisper_module, cache_dir):
+def test_make_transcriber_converts_a_registered_model_once(whisper_module, cache_dir, monkeypatch):
+    refuse_network(monkeypatch, "converting and loading a registered model")
     first = backends.make_transcriber("tiny.en", backend="openai-whisper", cache_dir=cache_dir)
     path = convert.checkpoint_path("tiny.en", cache_dir)
     assert first.checkpoint == path and path.parent.name == "openai-whisper"

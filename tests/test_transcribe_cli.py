@@ -18,9 +18,7 @@ from media.cli import models, transcribe
 from tests.servers import unavailable
 
 JFK = Path(__file__).parent / "data" / "jfk.flac"
-JFK_TEXT = (
-    "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
-)
+JFK_TEXT = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
 CONTRACT = {"file", "language", "duration", "text", "segments"}
 SEGMENT_CONTRACT = {"start", "end", "text", "confidence"}
 CUE_TIMING = re.compile(r"^\d{2}:\d{2}:\d{2}\.\d{3} --> \d{2}:\d{2}:\d{2}\.\d{3}$")
@@ -187,7 +185,9 @@ def test_models_convert_default_path_is_what_the_backend_loads(run, data_dir):
     assert result.exit_code == 0, result.output
     assert str(convert.checkpoint_path("tiny.en", data_dir / "models")) in result.stdout
     listed = {row["name"]: row for row in json.loads(run("models", "--json").stdout)["models"]}
-    assert listed["tiny.en"]["openai_whisper_checkpoint"] == str(convert.checkpoint_path("tiny.en", data_dir / "models"))
+    assert listed["tiny.en"]["openai_whisper_checkpoint"] == str(
+        convert.checkpoint_path("tiny.en", data_dir / "models")
+    )
 
 
 def test_models_convert_unknown_model(run, tmp_path):
@@ -216,3 +216,12 @@ def test_models_exits_1_when_an_installed_model_fails_its_checks(run, tmp_path):
     rows = {row["name"]: row for row in json.loads(result.stdout)["models"]}
     assert rows["base"]["check"] == "failed" and "config.json" in rows["base"]["problem"]
     assert rows["tiny.en"]["check"] == "ok"
+
+
+def test_registered_on_the_chorus_command(data_dir):
+    from archive.cli import main
+
+    result = CliRunner().invoke(main, ["models", "--json"], env={"CHORUS_DATA_DIR": str(data_dir)})
+    assert result.exit_code == 0, result.output
+    assert {"base", "tiny.en"} <= {row["name"] for row in json.loads(result.stdout)["models"]}
+    assert main.get_command(None, "transcribe") is transcribe
