@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=300 * 1024 * 1024, ge=1024)
     secure_cookies: bool = False
     whisper_model: str = "base"
+    whisper_backend: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> "Settings":

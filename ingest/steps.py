@@ -103,7 +103,8 @@ def flag_personal_details(ctx: StepContext, source: str, texts) -> None:
 
 def transcribe(ctx: StepContext) -> None:
     """Transcribe the 16 kHz audio with Whisper into timed segments and WebVTT captions."""
-    from media.transcribe import empty_transcript, load_transcriber, to_webvtt
+    from media.backends import make_transcriber
+    from media.transcribe import empty_transcript, to_webvtt
 
     existing = ctx.artefact.transcript
     if existing is not None and (existing.edited or any(s.locked for s in existing.segments)):
@@ -112,7 +113,7 @@ def transcribe(ctx: StepContext) -> None:
     if audio is None:
         result, model = empty_transcript(0.0), ""  # a video with no sound track: nothing to hear
     else:
-        transcriber = load_transcriber(ctx.settings.whisper_model, cache_dir=ctx.settings.data_dir / "models")
+        transcriber = make_transcriber(ctx.settings)
         result, model = transcriber.transcribe(ctx.fetch(audio.object_key, "audio.wav")), ctx.settings.whisper_model
     ctx.ensure_live()
     if existing is not None:
