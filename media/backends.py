@@ -30,7 +30,7 @@ def cache_dir_for(settings: Any) -> Path:
 
 
 def backend_of(settings: Any) -> str:
-    return getattr(settings, "whisper_backend", FASTER_WHISPER)
+    return settings.whisper_backend
 
 
 def make_transcriber(
