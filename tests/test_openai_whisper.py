@@ -196,12 +196,12 @@ def test_make_transcriber_takes_a_users_checkpoint_file(tiny_checkpoint, cache_d
 
 
 def test_make_transcriber_from_settings(whisper_module, cache_dir):
-    from types import SimpleNamespace
+    from archive.settings import load_settings
 
-    settings = SimpleNamespace(whisper_model="tiny.en", whisper_backend="openai-whisper", data_dir=cache_dir)
+    settings = load_settings(whisper_model="tiny.en", whisper_backend="openai-whisper", data_dir=cache_dir)
     chosen = backends.make_transcriber(settings)
     assert chosen.checkpoint == convert.checkpoint_path("tiny.en", cache_dir / "models")
-    default = backends.make_transcriber(SimpleNamespace(whisper_model="tiny.en", data_dir=cache_dir))
+    default = backends.make_transcriber(load_settings(whisper_model="tiny.en", data_dir=cache_dir))
     assert type(default).__name__ == "FasterWhisperTranscriber"
 
 
