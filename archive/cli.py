@@ -152,7 +152,7 @@ def demo(ctx, then_serve, host, port):
     svc = _services(ctx)
     schema.upgrade(svc.engine)
     result = load_demo(svc, echo=click.echo)
-    for line in result.summary_lines():
+    for line in result.summary_lines(f"http://{host}:{port}"):
         click.echo(line)
     if then_serve:
         _run_server(svc, host, port, svc.settings.uses_embedded_queue)

@@ -55,14 +55,14 @@ class DemoResult:
     join_codes: list[tuple[str, str]] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
 
-    def summary_lines(self) -> list[str]:
+    def summary_lines(self, base_url: str = "http://127.0.0.1:5000") -> list[str]:
         if self.already_loaded:
             return [f"The demo programme {self.programme_code} is already loaded; serving it as it is."]
         lines = [f"Loaded the demo programme {self.programme_code}:"]
         lines += [f"  {count} item(s) {status}" for status, count in sorted(self.statuses.items())]
-        lines += ["Staff sign-in (http://127.0.0.1:5000/staff/sign-in):"]
+        lines += [f"Staff sign-in ({base_url}/staff/sign-in):"]
         lines += [f"  {email} ({role}) password: {password}" for email, role, password in self.staff]
-        lines += ["Session join codes (http://127.0.0.1:5000/join):"]
+        lines += [f"Session join codes ({base_url}/join):"]
         lines += [f"  {code}  {name}" for name, code in self.join_codes]
         return lines
 
