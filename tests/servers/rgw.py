@@ -47,6 +47,9 @@ class RgwStartError(RuntimeError):
     """The cluster did not come up; the message carries the tail of the failing daemon's log."""
 
 
+START_ATTEMPTS = 3
+
+
 def _free_port() -> int:
     # The daemons take a fixed port from their config, so ask the kernel for one that is free
     # now; the short window before the daemon binds it is acceptable for a test fixture.
@@ -181,13 +184,20 @@ def rgw_s3():
     missing = [b for b in BINARIES if shutil.which(b) is None]
     if missing:
         unavailable("Ceph RGW", INSTALL_HINT)
-    with tempfile.TemporaryDirectory(prefix="chorus-rgw-") as tmp:
-        cluster = RgwCluster(Path(tmp))
-        try:
+    failures = []
+    # A fresh single-node cluster sometimes refuses its first commands (EPERM from a monitor that has
+    # not finished forming its quorum); a clean start on new ports and a new folder gets past it.
+    for _ in range(START_ATTEMPTS):
+        with tempfile.TemporaryDirectory(prefix="chorus-rgw-") as tmp:
+            cluster = RgwCluster(Path(tmp))
             try:
-                endpoint = cluster.start()
-            except (RgwStartError, subprocess.TimeoutExpired) as exc:
-                pytest.fail(f"Ceph RGW did not start: {exc}", pytrace=False)
-            yield endpoint
-        finally:
-            cluster.stop()
+                try:
+                    endpoint = cluster.start()
+                except (RgwStartError, subprocess.TimeoutExpired) as exc:
+                    failures.append(str(exc))
+                    continue
+                yield endpoint
+                return
+            finally:
+                cluster.stop()
+    pytest.fail(f"Ceph RGW did not start in {START_ATTEMPTS} tries: {' | '.join(failures)}", pytrace=False)
