@@ -11,7 +11,8 @@ from ..services import Services
 from ..settings import Settings, load_settings
 from . import errors, principals, template_helpers
 from .access import enforce_declared_policy
-from .extensions import compress, csrf, limiter, login_manager, talisman
+from .extensions import babel, compress, csrf, limiter, login_manager, talisman
+from .i18n import TRANSLATIONS, select_locale
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.extensions["chorus"] = services or Services(settings)
     app.jinja_env.globals["settings"] = settings
 
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
     csrf.init_app(app)
     compress.init_app(app)
     limiter.init_app(app)
