@@ -1,4 +1,4 @@
-"""export register and quotes
+"""analysis areas and population
 
 Revision ID: 0006
 Revises: 0005
