@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     s3_region: str = "eu-west-2"
     s3_prefix: str = ""
     index_dir: Path | None = None
+    # A council's own compiled catalogs (<locale>/LC_MESSAGES/messages.mo), used before the shipped ones.
+    translations_dir: Path | None = None
     secret_key: str = ""
     ratelimit_storage_url: str = "memory://"
     presigned_url_seconds: int = Field(default=300, ge=10, le=3600)

@@ -9,10 +9,9 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from ..services import Services
 from ..settings import Settings, load_settings
-from . import errors, principals, template_helpers
+from . import errors, i18n, principals, template_helpers
 from .access import enforce_declared_policy
-from .extensions import babel, compress, csrf, limiter, login_manager, talisman
-from .i18n import TRANSLATIONS, select_locale
+from .extensions import compress, csrf, limiter, login_manager, talisman
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -54,7 +53,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.extensions["chorus"] = services or Services(settings)
     app.jinja_env.globals["settings"] = settings
 
-    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
+    i18n.init_app(app, settings)
     csrf.init_app(app)
     compress.init_app(app)
     limiter.init_app(app)

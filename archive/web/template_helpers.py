@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from flask import Flask, g, url_for
+from flask_babel import gettext, lazy_gettext
 
 from ..models import ArtefactStatus, ConsentLevel
 
 LEVEL_LABELS = {
-    ConsentLevel.NONE: "Not shared",
-    ConsentLevel.TEAM: "Team only",
-    ConsentLevel.REPORT: "Reports (no name)",
-    ConsentLevel.EXHIBIT: "Public exhibitions",
+    ConsentLevel.NONE: lazy_gettext("Not shared"),
+    ConsentLevel.TEAM: lazy_gettext("Team only"),
+    ConsentLevel.REPORT: lazy_gettext("Reports (no name)"),
+    ConsentLevel.EXHIBIT: lazy_gettext("Public exhibitions"),
 }
 STATUS_LABELS = {
-    ArtefactStatus.RECEIVED: "Received",
-    ArtefactStatus.PROCESSING: "Getting ready",
-    ArtefactStatus.READY: "Ready",
-    ArtefactStatus.FAILED: "Could not be used",
-    ArtefactStatus.WITHDRAWN: "Taken back",
+    ArtefactStatus.RECEIVED: lazy_gettext("Received"),
+    ArtefactStatus.PROCESSING: lazy_gettext("Getting ready"),
+    ArtefactStatus.READY: lazy_gettext("Ready"),
+    ArtefactStatus.FAILED: lazy_gettext("Could not be used"),
+    ArtefactStatus.WITHDRAWN: lazy_gettext("Taken back"),
 }
 
 
@@ -34,11 +35,11 @@ def status_label(artefact) -> str:
     label = STATUS_LABELS[artefact.status]
     if artefact.status == ArtefactStatus.FAILED and artefact.failure_reason:
         return f"{label}: {artefact.failure_reason}"
-    return label
+    return str(label)
 
 
 def level_label(level) -> str:
-    return LEVEL_LABELS[ConsentLevel(level)]
+    return str(LEVEL_LABELS[ConsentLevel(level)])
 
 
 def init_app(app: Flask) -> None:
@@ -50,5 +51,5 @@ def init_app(app: Flask) -> None:
         if principal is not None and principal.kind == "participant":
             return {"signout_url": url_for("participant.sign_out")}
         if principal is not None and principal.kind == "staff":
-            return {"navigation": [{"href": url_for("staff.dashboard"), "text": "Programmes"}]}
+            return {"navigation": [{"href": url_for("staff.dashboard"), "text": gettext("Programmes")}]}
         return {}
