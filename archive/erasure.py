@@ -32,6 +32,7 @@ from .models import (
     PipelineStep,
     ThemeTag,
     Transcript,
+    TranscriptRevision,
     utcnow,
 )
 from .principal import Principal
@@ -56,7 +57,9 @@ class Eraser:
 
 _ERASERS: dict[str, Eraser] = {}
 # Rows that exist only because of an artefact (segments and their locks go with the transcript).
-DERIVED_ROWS = (ExhibitItem, ThemeTag, PersonalDetailFlag, Derivative, Transcript, PipelineStep)
+DERIVED_ROWS = (
+    ExhibitItem, ThemeTag, PersonalDetailFlag, TranscriptRevision, Derivative, Transcript, PipelineStep,
+)
 
 
 def register_eraser(eraser: Eraser) -> Eraser:

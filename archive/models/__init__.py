@@ -4,6 +4,7 @@ from .artefact import Artefact, Derivative, PersonalDetailFlag, ThemeTag, Transc
 from .audit import AuditEvent
 from .base import Base, utcnow
 from .consent_record import ConsentRecord
+from .curation import TranscriptRevision
 from .enums import (
     AgeBand,
     ArtefactKind,
@@ -30,5 +31,5 @@ __all__ = [
     "ConsentLevel", "ConsentMethod", "ConsentRecord", "ConsentScope", "CustomTheme", "Derivative",
     "Exhibit", "ExhibitItem", "ExhibitSection", "ExhibitStatus", "ListeningSession", "Membership",
     "Participant", "PersonalDetailFlag", "PipelineStep", "PlaceType", "Polarity", "Programme", "Role", "StepState", "TagSource", "TagStatus", "ThemeTag",
-    "Transcript", "TranscriptSegment", "TranscriptStatus", "User", "utcnow",
+    "Transcript", "TranscriptRevision", "TranscriptSegment", "TranscriptStatus", "User", "utcnow",
 ]

@@ -118,6 +118,11 @@ class Transcript(CreatedAt, Base):
     status: Mapped[TranscriptStatus] = mapped_column(
         str_enum(TranscriptStatus), default=TranscriptStatus.DRAFT
     )
+    # Bumped by every saved correction (archive.curation.transcripts): editors send the version they
+    # started from, so two people editing the same segment are told rather than overwritten.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    approved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
 
     artefact: Mapped[Artefact] = relationship(back_populates="transcript")
     segments: Mapped[list["TranscriptSegment"]] = relationship(
