@@ -30,6 +30,7 @@ from .models import (
     Participant,
     PersonalDetailFlag,
     PipelineStep,
+    Redaction,
     ThemeTag,
     Transcript,
     TranscriptRevision,
@@ -58,7 +59,7 @@ class Eraser:
 _ERASERS: dict[str, Eraser] = {}
 # Rows that exist only because of an artefact (segments and their locks go with the transcript).
 DERIVED_ROWS = (
-    ExhibitItem, ThemeTag, PersonalDetailFlag, TranscriptRevision, Derivative, Transcript, PipelineStep,
+    ExhibitItem, ThemeTag, PersonalDetailFlag, Redaction, TranscriptRevision, Derivative, Transcript, PipelineStep,
 )
 
 

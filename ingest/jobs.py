@@ -86,6 +86,14 @@ def refresh_index_job(artefact_ids: list[str]) -> None:
                 index_artefact(svc.settings.index_dir, artefact)
 
 
+@task(retries=3, retry_delay=20)
+def redact_media_job(artefact_id: str) -> None:
+    """Remake an item's blurred and bleeped copies after its redactions change or it is reviewed."""
+    from .redaction import build_redacted_media
+
+    build_redacted_media(services(), uuid.UUID(artefact_id))
+
+
 def queue_erasure(artefact_ids) -> None:
     for artefact_id in artefact_ids:
         erase_artefact_job(str(artefact_id))

@@ -80,10 +80,11 @@ class StepContext:
             select(Derivative).where(Derivative.artefact_id == self.artefact.id, Derivative.kind == kind)
         )
 
-    def store_derivative(self, kind: str, path: Path, media_type: str, width=None, height=None) -> Derivative:
+    def store_derivative(self, kind: str, path: Path, media_type: str, width=None, height=None,
+                         folder: str = "derivatives/") -> Derivative:
         """Store a derivative file and record it (replacing an earlier one of the same kind)."""
         self.ensure_live()
-        stored = self.storage.put(f"{self.artefact.storage_prefix}derivatives/{kind}", path)
+        stored = self.storage.put(f"{self.artefact.storage_prefix}{folder}{kind}", path)
         row = self.derivative(kind) or Derivative(artefact_id=self.artefact.id, kind=kind)
         row.object_key, row.sha256, row.size_bytes = stored.key, stored.sha256, stored.size
         row.media_type, row.width, row.height = media_type, width, height

@@ -6,6 +6,7 @@ import json
 
 from sqlalchemy import delete
 
+from archive.curation.redaction import redactions_of
 from archive.programmes import programme_framework
 from archive.models import (
     ArtefactKind,
@@ -109,6 +110,8 @@ def transcribe(ctx: StepContext) -> None:
     existing = ctx.artefact.transcript
     if existing is not None and (existing.edited or any(s.locked for s in existing.segments)):
         raise StepSkipped("a person has corrected this transcript; it is not re-run")
+    if existing is not None and any(r.source == "transcript" for r in redactions_of(ctx.db, ctx.artefact.id, "text")):
+        raise StepSkipped("a person has hidden words in this transcript; it is not re-run")
     audio = ctx.derivative("audio_16k")
     if audio is None:
         result, model = empty_transcript(0.0), ""  # a video with no sound track: nothing to hear

@@ -147,7 +147,7 @@ def probe(path: str | os.PathLike[str], *, media_type: str | None = None) -> Pro
     media_type = media_type or _sniffed_media_type(path)
     demuxer = _demuxer_for(media_type)
     result = run_ffmpeg(
-        _input(path, demuxer), timeout=PROBE_TIMEOUT_S, memory_mb=PROBE_MEMORY_MB, check=False, loglevel="info"
+        input_args(path, demuxer), timeout=PROBE_TIMEOUT_S, memory_mb=PROBE_MEMORY_MB, check=False, loglevel="info"
     )
     found = _parse_listing(result.stderr, result.returncode, demuxer, media_type, path)
     if found.duration <= 0 and (found.has_audio or found.has_video):
@@ -264,7 +264,7 @@ def _scanned_duration(path: Path, found: Probe) -> float:
     """
     limit = _limit_for(found) + DURATION_GRACE_SECONDS + 1
     result = run_ffmpeg(
-        [*_input(path, found.container), "-map", "0:V?", "-map", "0:a?", "-c", "copy", "-t", f"{limit:g}",
+        [*input_args(path, found.container), "-map", "0:V?", "-map", "0:a?", "-c", "copy", "-t", f"{limit:g}",
          "-map_metadata", "-1", "-f", "null", "-"],
         timeout=PROBE_TIMEOUT_S, memory_mb=PROBE_MEMORY_MB, loglevel="info",
     )  # fmt: skip
@@ -329,7 +329,7 @@ def _plural(amount: float, unit: str) -> str:
 # --- shared command pieces ---------------------------------------------------------------------------
 
 
-def _input(path: Path, demuxer: str, *, seek: float | None = None) -> list[str]:
+def input_args(path: Path, demuxer: str, *, seek: float | None = None) -> list[str]:
     if demuxer not in ALLOWED_DEMUXERS:
         raise MediaRejected(_UNSUPPORTED)
     seeking = ["-ss", f"{seek:.3f}"] if seek else []
@@ -347,7 +347,7 @@ _NO_METADATA = ["-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitex
 
 
 @contextlib.contextmanager
-def _atomic(dst: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_output(dst: str | os.PathLike[str]) -> Iterator[Path]:
     """A temporary name beside ``dst``, renamed onto it only when the step succeeded."""
     dst = Path(dst)
     part = dst.with_name(f".{dst.name}.part")
@@ -374,9 +374,9 @@ def strip_metadata(src: str | os.PathLike[str], dst: str | os.PathLike[str], pro
     muxer = _FORMATS.get(probe.media_type, (None, None))[1]
     if muxer is None:
         raise MediaRejected(_UNSUPPORTED)
-    with _atomic(dst) as part:
+    with atomic_output(dst) as part:
         run_ffmpeg(
-            [*_input(Path(src), probe.container), "-map", "0:V?", "-map", "0:a?", "-c", "copy",
+            [*input_args(Path(src), probe.container), "-map", "0:V?", "-map", "0:a?", "-c", "copy",
              *_NO_METADATA, *_muxer_options(muxer), "-f", muxer, _file_url(part)],
             timeout=REMUX_TIMEOUT_S,
             memory_mb=REMUX_MEMORY_MB,
@@ -403,9 +403,9 @@ def extract_audio_16k(
     found = probed or probe(src)
     if not found.has_audio:
         raise NoAudio(f"{src.name} has no sound track")
-    with _atomic(dst) as part:
+    with atomic_output(dst) as part:
         run_ffmpeg(
-            [*_input(src, found.container), "-map", "0:a:0", "-ac", "1", "-ar", str(SAMPLE_RATE),
+            [*input_args(src, found.container), "-map", "0:a:0", "-ac", "1", "-ar", str(SAMPLE_RATE),
              "-c:a", "pcm_s16le", *_duration_cap(found), *_NO_METADATA, "-f", "wav", _file_url(part)],
             timeout=TRANSCODE_TIMEOUT_S,
             memory_mb=TRANSCODE_MEMORY_MB,
@@ -469,9 +469,9 @@ def make_proxy(src: str | os.PathLike[str], dst: str | os.PathLike[str], probe: 
     needs AAC anyway, so one audio codec covers every player.
     """
     args = _video_proxy_args(probe) if probe.has_video else _audio_proxy_args()
-    with _atomic(dst) as part:
+    with atomic_output(dst) as part:
         run_ffmpeg(
-            [*_input(Path(src), probe.container), *args, *_duration_cap(probe), *_NO_METADATA,
+            [*input_args(Path(src), probe.container), *args, *_duration_cap(probe), *_NO_METADATA,
              "-movflags", "+faststart", "-f", "mp4" if probe.has_video else "ipod", _file_url(part)],
             timeout=TRANSCODE_TIMEOUT_S,
             memory_mb=TRANSCODE_MEMORY_MB,
@@ -513,9 +513,9 @@ def make_poster(src: str | os.PathLike[str], dst: str | os.PathLike[str], probe:
 
 
 def _poster_at(src: Path, dst: str | os.PathLike[str], probe: Probe, at: float) -> None:
-    with _atomic(dst) as part:
+    with atomic_output(dst) as part:
         run_ffmpeg(
-            [*_input(src, probe.container, seek=at), "-map", "0:V:0", "-frames:v", "1",
+            [*input_args(src, probe.container, seek=at), "-map", "0:V:0", "-frames:v", "1",
              "-vf", f"{_POSTER_SCALE},format=yuvj420p", "-c:v", "mjpeg", "-q:v", "3",
              *_NO_METADATA, "-f", "image2", "-update", "1", _file_url(part)],
             timeout=TRANSCODE_TIMEOUT_S,

@@ -23,6 +23,7 @@ from ..audit import record_event
 from ..models import Artefact, Transcript, TranscriptRevision, TranscriptSegment, TranscriptStatus, utcnow
 from ..principal import Principal
 from .guards import CurationError, ensure_live
+from .redaction import carry_over
 
 SPEAKERS = ("child", "young_person", "parent_carer", "facilitator", "other")
 MAX_SEGMENT_CHARS = 2000
@@ -142,6 +143,7 @@ def save_edits(
             old_text=segment.text, new_text=edit.text, old_speaker=segment.speaker, new_speaker=edit.speaker,
             editor_id=actor.user_id,
         ))
+        carry_over(db, segment, segment.text, edit.text)
         segment.text, segment.speaker, segment.locked = edit.text, edit.speaker, True
     transcript.edited = True
     if transcript.status == TranscriptStatus.APPROVED:

@@ -4,7 +4,7 @@ from .artefact import Artefact, Derivative, PersonalDetailFlag, ThemeTag, Transc
 from .audit import AuditEvent
 from .base import Base, utcnow
 from .consent_record import ConsentRecord
-from .curation import TranscriptRevision
+from .curation import Redaction, TranscriptRevision
 from .enums import (
     AgeBand,
     ArtefactKind,
@@ -30,6 +30,6 @@ __all__ = [
     "AgeBand", "Artefact", "ArtefactKind", "ArtefactStatus", "AuditEvent", "Base", "ConsentGiver",
     "ConsentLevel", "ConsentMethod", "ConsentRecord", "ConsentScope", "CustomTheme", "Derivative",
     "Exhibit", "ExhibitItem", "ExhibitSection", "ExhibitStatus", "ListeningSession", "Membership",
-    "Participant", "PersonalDetailFlag", "PipelineStep", "PlaceType", "Polarity", "Programme", "Role", "StepState", "TagSource", "TagStatus", "ThemeTag",
+    "Participant", "PersonalDetailFlag", "Redaction", "PipelineStep", "PlaceType", "Polarity", "Programme", "Role", "StepState", "TagSource", "TagStatus", "ThemeTag",
     "Transcript", "TranscriptRevision", "TranscriptSegment", "TranscriptStatus", "User", "utcnow",
 ]

@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-
 from flask import Blueprint, Response, abort, g, redirect, stream_with_context
 from sqlalchemy import select
 
-from ..consent import Context, MediaRole, media_allowed
-from ..models import Artefact, ArtefactKind, Derivative, Exhibit, ExhibitItem, ExhibitStatus, Role
+from ..consent import Context
+from ..curation.shown_media import media_state, shown_derivative
+from ..models import Artefact, Derivative, Exhibit, ExhibitItem, ExhibitStatus, Role
 from .access import public
 from .lookups import artefact_by_id
 from .principals import db, services
 
 bp = Blueprint("media", __name__, url_prefix="/media")
-
-# Which derivatives reveal a voice or a face; anything not listed is refused beyond the team.
-DERIVATIVE_ROLES = {
-    "thumbnail": MediaRole.PICTURE,
-    "web_image": MediaRole.PICTURE,
-    "poster": MediaRole.PICTURE,
-    "proxy": MediaRole.VOICE,
-    "audio_16k": MediaRole.VOICE,
-    "waveform": MediaRole.TEXT,
-    "captions": MediaRole.TEXT,
-}
-
-
-def _role(artefact: Artefact, kind: str) -> MediaRole:
-    role = DERIVATIVE_ROLES.get(kind)
-    if role is None:
-        abort(404)
-    if role == MediaRole.PICTURE and artefact.kind == ArtefactKind.DRAWING:
-        return MediaRole.DRAWING
-    return role
 
 
 def _in_published_exhibit(artefact: Artefact) -> bool:
@@ -57,13 +37,18 @@ def _context_for(artefact: Artefact) -> Context | None:
 @bp.get("/<artefact_id>/<kind>")
 @public
 def derivative(artefact_id: str, kind: str):
-    """Stream one derivative if the caller may see it; 404 otherwise, so ids cannot be probed."""
+    """Stream the copy of a derivative the caller may see; 404 otherwise, so ids cannot be probed.
+
+    Beyond the team the copy may be a blurred or bleeped one (archive.curation.shown_media).
+    """
     artefact = artefact_by_id(artefact_id)
     context = _context_for(artefact)
-    if context is None or not media_allowed(g.principal, context, artefact, _role(artefact, kind)):
+    served = None if context is None else shown_derivative(
+        g.principal, context, artefact, kind, media_state(db(), artefact))
+    if served is None:
         abort(404)
-    item = db().scalar(select(Derivative).where(Derivative.artefact_id == artefact.id, Derivative.kind == kind))
-    if item is None:
+    item = db().scalar(select(Derivative).where(Derivative.artefact_id == artefact.id, Derivative.kind == served))
+    if item is None:  # removed between the two reads by a redaction job
         abort(404)
     storage = services().storage
     url = storage.url_for_download(item.object_key, services().settings.presigned_url_seconds)
