@@ -11,13 +11,11 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from flask import Flask, flash, render_template_string
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from flask import flash, render_template_string
 
 REPO = Path(__file__).resolve().parents[1]
 STATIC = REPO / "archive" / "web" / "static"
 GOVUK = STATIC / "govuk"
-TEMPLATES = REPO / "templates"
 
 # govuk-frontend-jinja release -> the GOV.UK Frontend release its macros were ported from
 # (its README's compatibility table). Bumping one without the other fails here on purpose.
@@ -73,19 +71,6 @@ def test_participant_css_loads_nothing_remote():
     css = (STATIC / "participant.css").read_text()
     assert not re.search(r"@import\s+(url\()?\s*['\"]?\s*(https?:)?//", css)
     assert not re.search(r"url\(\s*['\"]?\s*(https?:)?//", css)
-
-
-@pytest.fixture
-def app():
-    app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=str(STATIC))
-    app.config.update(TESTING=True, SECRET_KEY="test")
-    # The package's own templates import each other as "govuk_frontend_jinja/...",
-    # so its loader must sit under that prefix.
-    app.jinja_loader = ChoiceLoader([
-        FileSystemLoader(TEMPLATES),
-        PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
-    ])
-    return app
 
 
 def render(app, layout, **context):

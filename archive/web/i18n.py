@@ -4,7 +4,9 @@ Every string a person reads goes through Flask-Babel (``_()`` in templates, ``ge
 ``lazy_gettext`` in Python), so a council can add a language by dropping a compiled catalog into
 ``translations/<locale>/LC_MESSAGES/messages.mo``; English is the source language and needs none.
 A council can also keep its own catalogs outside the package (``translations_dir`` setting).
-``babel.cfg`` at the top of the repository tells ``pybabel extract`` where the strings are.
+``babel.cfg`` at the top of the repository tells ``pybabel extract`` where the strings are:
+``pybabel extract -F babel.cfg -k lazy_gettext -k _l -o messages.pot .`` (``_l`` is forms.py's
+short name for ``lazy_gettext``).
 """
 
 from __future__ import annotations
