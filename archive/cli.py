@@ -161,10 +161,12 @@ def demo(ctx, then_serve, host, port):
 def _register_subsystem_commands() -> None:
     from ingest.cli import import_command
     from media.cli import models, transcribe
+    from search.cli import search_command
 
     main.add_command(import_command, "import")
     main.add_command(models)
     main.add_command(transcribe)
+    main.add_command(search_command, "search")
 
 
 _register_subsystem_commands()
@@ -330,11 +332,11 @@ def tag(text, framework, as_json):
 @friendly_errors
 def reindex(ctx, as_json):
     """Rebuild the search index from the database."""
-    from search.index import reindex as rebuild
+    from search.backends import backend_for
 
     svc = _ready_services(ctx)
     with svc.session() as db:
-        count = rebuild(db, svc.settings.index_dir)
+        count = backend_for(svc.settings).reindex(db)
     emit({"indexed": count}, as_json, f"Indexed {count} items")
 
 

@@ -39,7 +39,7 @@ from .models import (
 from .principal import Principal
 
 # Modules that register erasers when imported; listed here so the worker loads every one of them.
-ERASER_MODULES = ["archive.erasure", "search.erasure"]
+ERASER_MODULES = ["archive.erasure", "search.erasure", "archive.exports.erasure"]
 
 
 @dataclass
@@ -93,6 +93,9 @@ def withdraw_artefact(db: Session, actor: Principal, artefact: Artefact, reason:
     artefact.withdrawn_at = utcnow()
     record_consent(db, actor, artefact.participant, _withdrawal_choice(actor), artefact=artefact)
     record_event(db, actor, "artefact.withdrawn", "artefact", artefact.id, reason=reason[:64])
+    # A voice note telling a photo's story means nothing without the photo: it goes too.
+    for attached in db.scalars(select(Artefact).where(Artefact.attached_to_id == artefact.id)).all():
+        withdraw_artefact(db, actor, attached, reason="withdrawn with the item it belongs to")
 
 
 def withdraw_participant(db: Session, actor: Principal, participant: Participant) -> list[uuid.UUID]:
@@ -130,6 +133,12 @@ def erase_artefact(ctx: ErasureContext, artefact_id: uuid.UUID, actor: Principal
         record_event(ctx.db, actor, "artefact.erased", "artefact", artefact.id)
     ctx.db.commit()
     flush_erased_pages(ctx.db.get_bind())
+    # Callers queue erasure for the item they withdrew; what was attached to it is erased with it.
+    attached = select(Artefact.id).where(
+        Artefact.attached_to_id == artefact_id, Artefact.status == ArtefactStatus.WITHDRAWN
+    )
+    for attached_id in ctx.db.scalars(attached).all():
+        left += erase_artefact(ctx, attached_id, actor)
     return left
 
 

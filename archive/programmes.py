@@ -6,6 +6,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -95,16 +96,16 @@ def find_open_session(db: Session, code: str, now: datetime | None = None) -> Li
     """The session a join code opens. Raises JoinError for an unknown or expired code."""
     session = db.scalar(select(ListeningSession).where(ListeningSession.join_code == normalise_join_code(code)))
     if session is None:
-        raise JoinError("We couldn't find that code. Check it with the person running your session.", "code")
+        raise JoinError(_("We couldn't find that code. Check it with the person running your session."), "code")
     if session.join_code_expires_at <= (now or utcnow()):
-        raise JoinError("That code has expired. Ask the person running your session for a new one.", "code")
+        raise JoinError(_("That code has expired. Ask the person running your session for a new one."), "code")
     return session
 
 
 def clean_alias(alias: str) -> str:
     alias = " ".join((alias or "").split())
     if not ALIAS_PATTERN.fullmatch(alias):
-        raise JoinError("Choose a nickname of up to 40 letters or numbers. Please don't use your real name.")
+        raise JoinError(_("Choose a nickname of up to 40 letters or numbers. Please don't use your real name."))
     return alias
 
 
@@ -118,12 +119,12 @@ def join_session(
     """Add a participant to a session under an alias. Raises JoinError if the alias is taken."""
     alias = clean_alias(alias)
     if avatar not in AVATARS:
-        raise JoinError("Please pick one of the pictures.", "avatar")
+        raise JoinError(_("Please pick one of the pictures."), "avatar")
     taken = db.scalar(
         select(Participant.id).where(Participant.session_id == session.id, func.lower(Participant.alias) == alias.lower())
     )
     if taken is not None:
-        raise JoinError(f"Someone in this session is already called {alias}. Please choose another nickname.")
+        raise JoinError(_("Someone in this session is already called %(alias)s. Please choose another nickname.", alias=alias))
     participant = Participant(
         programme_id=session.programme_id,
         session_id=session.id,
@@ -137,7 +138,7 @@ def join_session(
         db.flush()
     except IntegrityError:
         db.rollback()
-        raise JoinError(f"Someone in this session is already called {alias}. Please choose another nickname.") from None
+        raise JoinError(_("Someone in this session is already called %(alias)s. Please choose another nickname.", alias=alias)) from None
     record_event(db, Principal(kind="participant", participant_id=participant.id), "participant.joined", "session", session.id)
     return participant
 
@@ -165,5 +166,5 @@ def rejoin_session(db: Session, code: str, alias: str, pin: str) -> Participant:
         select(Participant).where(Participant.session_id == session.id, func.lower(Participant.alias) == " ".join(alias.split()).lower())
     )
     if not verify_secret(participant.pin_hash if participant else None, pin or ""):
-        raise JoinError("We couldn't find you with that nickname and PIN. Ask the person running your session for help.", "pin")
+        raise JoinError(_("We couldn't find you with that nickname and PIN. Ask the person running your session for help."), "pin")
     return participant

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     whisper_model: str = "base"
     whisper_backend: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
+    search_backend: Literal["whoosh", "postgres"] = "whoosh"  # postgres needs a PostgreSQL database_url (docs/search.md)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> "Settings":

@@ -32,8 +32,10 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -52,6 +54,7 @@ from archive.settings import load_settings  # noqa: E402
 from ingest.accept import Submission, accept_upload  # noqa: E402
 from ingest.pipeline import StepSkipped, run_pipeline  # noqa: E402
 from ingest.steps import STEP_FUNCTIONS, derivatives  # noqa: E402
+from media import faces  # noqa: E402
 from media.images import THUMB_LONG_SIDE, THUMB_QUALITY, WEB_LONG_SIDE, WEB_QUALITY  # noqa: E402
 
 WIDTH, HEIGHT = 4000, 3000
@@ -101,7 +104,33 @@ def _not_measured(ctx) -> None:
     raise StepSkipped("not part of this benchmark")
 
 
-IMAGE_STEPS = {"derivatives": derivatives, "tag": _not_measured, "index": _not_measured}
+IMAGE_STEPS = {"derivatives": derivatives, "extract_text": _not_measured, "tag": _not_measured, "index": _not_measured}
+
+
+@contextmanager
+def face_detector(installed: bool):
+    """Run as a server with or without the face detector.
+
+    The derivatives step also looks for faces when the detector is installed (about 130 ms a
+    photo: a 1/4-scale decode and the CenterFace model). The plain pipeline does no such
+    thing, so the headline ratio is taken as a server without the detector runs: the step
+    then flags every photo for the identity review instead. The figure with it is printed too.
+    """
+    if installed:
+        yield
+        return
+    with mock.patch.object(faces, "available", return_value=False):
+        yield
+
+
+def _ingest_with_faces(archive: "Archive", photo: Path) -> tuple[float, float]:
+    with face_detector(True):
+        return archive.ingest(photo, IMAGE_STEPS)
+
+
+def _ingest_without_faces(archive: "Archive", photo: Path) -> tuple[float, float]:
+    with face_detector(False):
+        return archive.ingest(photo, IMAGE_STEPS)
 
 
 @dataclass
@@ -200,35 +229,41 @@ def measure(photos: list[Path], rounds: int, work: Path) -> dict[str, Timings]:
     out.mkdir()
     # One of each first, uncounted: imports, database connections, Pillow's codecs and the
     # tagger's model warm up.
-    archive.ingest(photos[0], IMAGE_STEPS)
+    _ingest_with_faces(archive, photos[0])
     archive.ingest(photos[0], STEP_FUNCTIONS)
     naive(photos[0], out)
-    ours, plain, full = _Stopwatch(), _Stopwatch(), _Stopwatch()
+    ours, plain, with_faces, full = _Stopwatch(), _Stopwatch(), _Stopwatch(), _Stopwatch()
     accept: list[float] = []
     for _ in range(rounds):
         for photo in photos:
-            accept.append(ours.time(archive.ingest, photo, IMAGE_STEPS)[0])
+            accept.append(ours.time(_ingest_without_faces, archive, photo)[0])
             plain.time(naive, photo, out)
+            with_faces.time(_ingest_with_faces, archive, photo)
     for photo in photos:
         full.time(archive.ingest, photo, STEP_FUNCTIONS)
-    return {"ours": ours.timings(), "naive": plain.timings(), "full": full.timings(), "accept": Timings(accept, accept)}
+    return {"ours": ours.timings(), "naive": plain.timings(), "faces": with_faces.timings(), "full": full.timings(),
+            "accept": Timings(accept, accept)}  # fmt: skip
 
 
 def report(results: dict[str, Timings], photos: list[Path]) -> dict:
-    ours, naive_t, full = results["ours"], results["naive"], results["full"]
+    ours, naive_t, with_faces, full = results["ours"], results["naive"], results["faces"], results["full"]
     ratio = ours.per_second / naive_t.per_second
     cpu_ratio = ours.per_cpu_second / naive_t.per_cpu_second
+    faces_ratio = with_faces.per_second / naive_t.per_second
+    faces_cpu_ratio = with_faces.per_cpu_second / naive_t.per_cpu_second
     mean_mb = sum(p.stat().st_size for p in photos) / len(photos) / 1e6
     load = os.getloadavg()[0]
     print(f"{len(photos)} photos of {WIDTH} x {HEIGHT} ({WIDTH * HEIGHT / 1e6:.0f} MP), "
           f"{mean_mb:.1f} MB each on average, {len(ours.seconds)} runs of each pipeline")
     print(f"{os.cpu_count()} CPUs, load average {load:.1f} at the end (other work on the machine slows both sides)")
-    print(f"Chorus (accept + derivatives): {ours.per_second:6.2f} photos/s  median {ours.median_ms:5.0f} ms"
+    print(f"Chorus (accept + derivatives, no face detector): {ours.per_second:6.2f} photos/s  median {ours.median_ms:5.0f} ms"
           f"  (accepting alone: median {results['accept'].median_ms:.0f} ms)")
-    print(f"Plain Pillow pipeline:         {naive_t.per_second:6.2f} photos/s  median {naive_t.median_ms:5.0f} ms")
+    print(f"Plain Pillow pipeline:                           {naive_t.per_second:6.2f} photos/s  median {naive_t.median_ms:5.0f} ms")
     verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
     print(f"Ratio: {ratio:.2f}x wall clock, {cpu_ratio:.2f}x CPU time (target {TARGET_RATIO:.0f}x: {verdict})")
-    print(f"Chorus, full pipeline (tag and index too): {full.per_second:.2f} photos/s  median {full.median_ms:.0f} ms")
+    print(f"Chorus with face detection in the derivatives step: {with_faces.per_second:.2f} photos/s  "
+          f"median {with_faces.median_ms:.0f} ms; {faces_ratio:.2f}x wall clock, {faces_cpu_ratio:.2f}x CPU time")
+    print(f"Chorus, full pipeline (faces, OCR, tag and index too): {full.per_second:.2f} photos/s  median {full.median_ms:.0f} ms")
     return {
         "cpus": os.cpu_count(), "load_average_1m": round(load, 2),
         "photos": len(photos), "runs": len(ours.seconds), "megapixels": WIDTH * HEIGHT / 1e6,
@@ -238,6 +273,9 @@ def report(results: dict[str, Timings], photos: list[Path]) -> dict:
         "naive_photos_per_s": round(naive_t.per_second, 3), "naive_median_ms": round(naive_t.median_ms, 1),
         "ratio": round(ratio, 2), "cpu_ratio": round(cpu_ratio, 2),
         "target_ratio": TARGET_RATIO, "target_met": ratio >= TARGET_RATIO,
+        "chorus_with_faces_photos_per_s": round(with_faces.per_second, 3),
+        "chorus_with_faces_median_ms": round(with_faces.median_ms, 1),
+        "with_faces_ratio": round(faces_ratio, 2), "with_faces_cpu_ratio": round(faces_cpu_ratio, 2),
         "chorus_full_pipeline_photos_per_s": round(full.per_second, 3),
         "chorus_full_pipeline_median_ms": round(full.median_ms, 1),
     }

@@ -1,15 +1,18 @@
 """How well the theme tagger finds children's and parents' themes, and how fast.
 
-    python -m bench.tagging            # both sets, figures per theme, JSON summary last
-    python -m bench.tagging --tune     # search the decision knobs on the labelled set only
+    python -m bench.tagging            # every set, figures per theme, JSON summary last
+    python -m bench.tagging --tune     # search the decision knobs on the tuning sets only
 
-Two sets of invented texts, each line ``{"id", "speaker", "text", "labels": [{"theme",
+Three sets of invented texts, each line ``{"id", "speaker", "text", "labels": [{"theme",
 "polarity"}]}``:
 
-* ``bench/data/theme_texts.jsonl``: the labelled set the knobs were tuned on.
-* ``tests/data/unseen_theme_texts.jsonl``: written after tuning, with other wording and
-  other situations, and never tuned on; it estimates how the tagger does on words it has
-  not seen (docs/theme-tagging.md tells how earlier held-out sets were used).
+* ``bench/data/theme_texts.jsonl``: the labelled set the knobs are tuned on.
+* ``tests/data/unseen_theme_texts.jsonl``: held-out set 3. It was held out until its errors
+  were read while the example phrases were rewritten, so it is development data now and
+  tuned on too.
+* ``tests/data/unseen_theme_texts_v2.jsonl``: held-out set 4, written before any of that work
+  and scored once at its end; it estimates how the tagger does on words it has not seen
+  (docs/theme-tagging.md tells how every held-out set was used).
 
 Per theme: precision, recall and F1 of the suggested themes against the labels.
 Macro-F1 is their mean over the framework's themes. Polarity accuracy counts only themes
@@ -43,11 +46,17 @@ from ingest.tagger import (  # noqa: E402
     analyse,
     decide,
     evidence_unit,
+    meaning_scores,
+    polarity_inputs,
+    polarity_weights,
     score_units,
 )
 
 LABELLED = ROOT / "bench" / "data" / "theme_texts.jsonl"
-UNSEEN = ROOT / "tests" / "data" / "unseen_theme_texts.jsonl"
+DEVELOPMENT = ROOT / "tests" / "data" / "unseen_theme_texts.jsonl"
+UNSEEN = ROOT / "tests" / "data" / "unseen_theme_texts_v2.jsonl"
+# The knobs are searched on these; UNSEEN never is.
+TUNING_SETS = (LABELLED, DEVELOPMENT)
 
 
 # --- data and metrics -------------------------------------------------------------------
@@ -167,7 +176,7 @@ def run(framework_code: str = "determinants") -> dict[str, Any]:
         "model_load_seconds": round(load_seconds, 3),
         "framework_index_seconds": round(index_seconds, 3),
     }
-    for name, path in (("labelled", LABELLED), ("unseen", UNSEEN)):
+    for name, path in (("labelled", LABELLED), ("development", DEVELOPMENT), ("unseen", UNSEEN)):
         if not path.exists():
             continue
         rows = load_texts(path)
@@ -179,7 +188,7 @@ def run(framework_code: str = "determinants") -> dict[str, Any]:
     return figures
 
 
-# --- tuning (labelled set only) ---------------------------------------------------------
+# --- tuning (labelled and development sets only) ---------------------------------------
 
 
 def calibration_data(analyses: Sequence[Analysis], golds, params: Params) -> tuple[np.ndarray, np.ndarray]:
@@ -229,17 +238,20 @@ def tune(rows, framework: Framework, embedder: Embedder) -> Params:
     """Grid search of the decision knobs for the best macro-F1, then polarity, then calibration."""
     analyses = analyse_all(rows, framework, embedder)
     golds = [gold(r) for r in rows]
-    codes = framework.codes
+    wanted = np.array([[code in want for code in framework.codes] for want in golds])
+    top_ks = (8, 12, 16, 24)
+    meanings = {k: [meaning_scores(a, k) for a in analyses] for k in top_ks}
 
     def macro(p: Params) -> float:
-        return score(codes, golds, predictions_of(analyses, p)).macro_f1
+        found = np.array([_suggested(a, m, p) for a, m in zip(analyses, meanings[p.top_k], strict=True)])
+        return _macro_f1(found, wanted)
 
     grid = itertools.product(
-        (5, 8, 12),  # top_k
+        top_ks,
         (0.1, 0.15, 0.2, 0.25),  # cue_weight
-        (0.25, 0.5, 0.75),  # setting_weight
-        (0.17, 0.19, 0.21, 0.23, 0.25),  # threshold
-        (0.04, 0.06, 0.08, 0.1, 0.12),  # margin
+        (0.25, 0.5),  # setting_weight
+        (0.19, 0.21, 0.23, 0.25, 0.27),  # threshold
+        (0.02, 0.04, 0.06, 0.08),  # margin
     )
     best = max(
         (
@@ -248,7 +260,7 @@ def tune(rows, framework: Framework, embedder: Embedder) -> Params:
         ),
         key=macro,
     )
-    best = _tune_polarity(best, analyses, golds, codes)
+    best = _tune_polarity(best, analyses, golds, framework.codes)
     slope, centre, gap = fit_calibration(analyses, golds, best)
     return replace(
         best,
@@ -258,9 +270,39 @@ def tune(rows, framework: Framework, embedder: Embedder) -> Params:
     )
 
 
+def _suggested(analysis: Analysis, meaning: np.ndarray, params: Params) -> np.ndarray:
+    """Which themes ``decide`` would suggest, without building the suggestions."""
+    if not analysis.units:
+        return np.zeros(len(analysis.index.framework.codes), bool)
+    return score_units(analysis, params, meaning=meaning)[2].any(axis=0)
+
+
+def _macro_f1(found: np.ndarray, wanted: np.ndarray) -> float:
+    tp, fp, fn = (found & wanted).sum(0), (found & ~wanted).sum(0), (~found & wanted).sum(0)
+    return float(np.mean(np.where(tp + fp + fn > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)))
+
+
+def polarity_table(analyses, golds, params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """For every theme both labelled and suggested: the polarity inputs of its evidence, and
+    whether it is labelled a barrier."""
+    inputs, barrier = [], []
+    for analysis, want in zip(analyses, golds, strict=True):
+        if not analysis.units:
+            continue
+        scores, _, qualifies = score_units(analysis, params)
+        for pos, code in enumerate(analysis.index.framework.codes):
+            if code in want and qualifies[:, pos].any():
+                unit = evidence_unit(scores[:, pos], qualifies[:, pos], analysis.units)
+                inputs.append(polarity_inputs(analysis, unit, pos))
+                barrier.append(want[code] == "barrier")
+    return np.array(inputs).reshape(-1, 6), np.array(barrier, bool)
+
+
 def _tune_polarity(params: Params, analyses, golds, codes) -> Params:
+    inputs, barrier = polarity_table(analyses, golds, params)
+
     def accuracy(p: Params) -> float:
-        return score(codes, golds, predictions_of(analyses, p)).polarity_accuracy
+        return float(np.mean((inputs @ polarity_weights(p) - p.polarity_bias > 0) == barrier))
 
     grid = itertools.product(
         (0.0, 0.5, 1.0),  # polarity_theme
@@ -282,11 +324,12 @@ def _tune_polarity(params: Params, analyses, golds, codes) -> Params:
 def main(argv: Sequence[str] | None = None, emit: Callable[[str], None] = print) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--framework", default="determinants")
-    parser.add_argument("--tune", action="store_true", help="search the knobs on the labelled set")
+    parser.add_argument("--tune", action="store_true", help="search the knobs on the tuning sets")
     args = parser.parse_args(argv)
     if args.tune:
         framework = load_framework(args.framework)
-        params = tune(load_texts(LABELLED), framework, Embedder.from_packages())
+        rows = [row for path in TUNING_SETS for row in load_texts(path)]
+        params = tune(rows, framework, Embedder.from_packages())
         emit(json.dumps(params.__dict__))
         return 0
     figures = run(args.framework)

@@ -73,17 +73,21 @@ def process_artefact_job(artefact_id: str) -> None:
 
 
 @task(retries=3, retry_delay=10)
-def refresh_index_job(artefact_ids: list[str]) -> None:
-    """Bring index entries in line with changed consent: consent is part of every search query."""
+def refresh_index_job(artefact_ids: list[str], purge: bool = False) -> None:
+    """Bring index entries in line with changed consent, review or words (consent is part of every query).
+
+    ``purge`` when words were hidden or corrected: the old words must leave the index's files too.
+    """
     from archive.models import Artefact
-    from search.index import index_artefact
+    from search.backends import backend_for
 
     svc = services()
+    backend = backend_for(svc.settings)
     with svc.session() as db:
         for artefact_id in artefact_ids:
             artefact = db.get(Artefact, uuid.UUID(artefact_id))
             if artefact is not None:
-                index_artefact(svc.settings.index_dir, artefact)
+                backend.index_artefact(db, artefact, purge=purge)
 
 
 @task(retries=3, retry_delay=20)

@@ -164,12 +164,12 @@ def tag(ctx: StepContext) -> None:
 
 def index(ctx: StepContext) -> None:
     """Put the artefact in the search index (or keep it out, if its consent does not allow search)."""
-    from search.index import index_artefact
+    from search.backends import backend_for
 
     ctx.db.flush()
     ctx.db.refresh(ctx.artefact)
     ctx.ensure_live()
-    index_artefact(ctx.settings.index_dir, ctx.artefact)
+    backend_for(ctx.settings).index_artefact(ctx.db, ctx.artefact)
 
 
 STEP_FUNCTIONS = {

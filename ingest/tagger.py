@@ -57,6 +57,9 @@ __all__ = [
     "decide",
     "evidence_unit",
     "format_suggestions",
+    "meaning_scores",
+    "polarity_inputs",
+    "polarity_weights",
     "score_units",
     "suggest_tags",
     "tag_record",
@@ -66,34 +69,34 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Params:
-    """The knobs of the decision; the defaults were tuned on bench/data/theme_texts.jsonl."""
+    """The knobs of the decision; the defaults come from ``python -m bench.tagging --tune``."""
 
-    top_k: int = 8
-    cue_weight: float = 0.25
+    top_k: int = 12
+    cue_weight: float = 0.15
     # A setting word ("after school", "at dinner") counts this fraction of a topic word.
-    setting_weight: float = 0.25
-    # A participant's pick is a prior: +0.1 on the score is about +1.6 on the logit of the
-    # calibrated confidence, i.e. the odds of the theme times ~5. It lifts a theme the text
+    setting_weight: float = 0.5
+    # A participant's pick is a prior: +0.1 on the score is about +2.0 on the logit of the
+    # calibrated confidence, i.e. the odds of the theme times ~7. It lifts a theme the text
     # already leans towards; it does not invent one the words do not resemble. No labelled
     # picks exist yet to fit this, so it is set, not tuned.
     pick_weight: float = 0.1
-    threshold: float = 0.21
-    margin: float = 0.04
+    threshold: float = 0.25
+    margin: float = 0.02
     # Confidence = 1 / (1 + exp(-(slope * (score - centre) + gap * (score - unit best)))):
     # a theme well behind the best theme of its own clause is less likely to be meant.
-    calibration_slope: float = 16.3
-    calibration_centre: float = 0.295
-    calibration_gap: float = 7.3
+    calibration_slope: float = 20.0
+    calibration_centre: float = 0.304
+    calibration_gap: float = 10.0
     # Polarity: weights of the theme margin, global margin and word cues; > 0 means barrier.
     polarity_theme: float = 0.5
     polarity_global: float = 0.5
-    polarity_cues: float = 0.5
+    polarity_cues: float = 0.2
     # Weight of the evidence's surroundings (the whole text, or its sentence in a long
     # one): "got my GCSE results and I passed maths" is good news only in its second half.
     polarity_context: float = 0.5
     # Subtracted before the sign is read: the embedding margins lean towards barrier on
     # any mention of a hardship ("the foodbank sorted us out"), so zero is not neutral.
-    polarity_bias: float = 0.04
+    polarity_bias: float = 0.06
 
 
 DEFAULT_PARAMS = Params()
@@ -600,14 +603,23 @@ def _top_k_mean(similarity: np.ndarray, k: int) -> float | np.ndarray:
     return np.sort(similarity, axis=-1)[..., ::-1][..., :k].mean(axis=-1)
 
 
-def theme_scores(analysis: Analysis, params: Params) -> np.ndarray:
-    """Units x themes: meaning score plus the everyday-word bonus."""
+def meaning_scores(analysis: Analysis, top_k: int) -> np.ndarray:
+    """Units x themes: the mean similarity of each theme's ``top_k`` closest anchors."""
     index = analysis.index
     columns = [
-        _top_k_mean(analysis.similarity[:, index.owner == pos], params.top_k)
+        _top_k_mean(analysis.similarity[:, index.owner == pos], top_k)
         for pos in range(len(index.framework.themes))
     ]
-    meaning = np.stack(columns, axis=1) if columns else np.zeros((len(analysis.units), 0))
+    return np.stack(columns, axis=1) if columns else np.zeros((len(analysis.units), 0))
+
+
+def theme_scores(analysis: Analysis, params: Params, meaning: np.ndarray | None = None) -> np.ndarray:
+    """Units x themes: meaning score plus the everyday-word bonus.
+
+    ``meaning`` is ``meaning_scores(analysis, params.top_k)`` when already known (tuning reuses it).
+    """
+    if meaning is None:
+        meaning = meaning_scores(analysis, params.top_k)
     words = np.maximum(analysis.topic_cues, params.setting_weight * analysis.setting_cues)
     return meaning + params.cue_weight * words
 
@@ -629,12 +641,24 @@ def _context(units: Sequence[Unit], pos: int) -> int:
     return max(around, key=lambda i: units[i].end - units[i].start)
 
 
+def polarity_inputs(analysis: Analysis, unit: int, theme_pos: int) -> np.ndarray:
+    """The six unweighted inputs of the polarity: theme margin, global margin and word count,
+    for the evidence unit and then for its surroundings (the same unit when it is the whole)."""
+    context = _context(analysis.units, unit)
+    own = _unit_polarity_inputs(analysis, unit, theme_pos)
+    around = own if context == unit else _unit_polarity_inputs(analysis, context, theme_pos)
+    return np.concatenate([own, around])
+
+
+def polarity_weights(params: Params) -> np.ndarray:
+    unit = np.array([params.polarity_theme, params.polarity_global, params.polarity_cues])
+    return np.concatenate([unit, params.polarity_context * unit])
+
+
 def polarity_score(analysis: Analysis, unit: int, theme_pos: int, params: Params) -> float:
     """Above zero reads as a barrier, below as an asset."""
-    context = _context(analysis.units, unit)
-    own = _unit_polarity(analysis, unit, theme_pos, params)
-    around = own if context == unit else _unit_polarity(analysis, context, theme_pos, params)
-    return own + params.polarity_context * around - params.polarity_bias
+    inputs = polarity_inputs(analysis, unit, theme_pos)
+    return float(inputs @ polarity_weights(params)) - params.polarity_bias
 
 
 # A theme has 5-10 examples of each polarity, so its closest 3 stand for it; across all
@@ -643,7 +667,7 @@ _THEME_POLARITY_K = 3
 _GLOBAL_POLARITY_K = 5
 
 
-def _unit_polarity(analysis: Analysis, unit: int, theme_pos: int, params: Params) -> float:
+def _unit_polarity_inputs(analysis: Analysis, unit: int, theme_pos: int) -> np.ndarray:
     index = analysis.index
     own = index.owner == theme_pos
     theme_margin = _margin(
@@ -655,11 +679,7 @@ def _unit_polarity(analysis: Analysis, unit: int, theme_pos: int, params: Params
         ~index.polarity_barrier,
         _GLOBAL_POLARITY_K,
     )
-    return (
-        params.polarity_theme * theme_margin
-        + params.polarity_global * global_margin
-        + params.polarity_cues * float(analysis.cue_polarity[unit])
-    )
+    return np.array([theme_margin, global_margin, float(analysis.cue_polarity[unit])])
 
 
 def confidence(score: float, unit_best: float, params: Params) -> float:
@@ -696,10 +716,13 @@ def decide(
 
 
 def score_units(
-    analysis: Analysis, params: Params, participant_themes: Iterable[str] = ()
+    analysis: Analysis,
+    params: Params,
+    participant_themes: Iterable[str] = (),
+    meaning: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Units x themes scores with picks added, each unit's best score, and which pass."""
-    scores = theme_scores(analysis, params)
+    scores = theme_scores(analysis, params, meaning)
     for pos in _pick_positions(analysis.index.framework, participant_themes):
         scores[:, pos] += params.pick_weight
     unit_best = scores.max(axis=1)

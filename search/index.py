@@ -19,9 +19,11 @@ consent are removed rather than written.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -31,10 +33,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 from whoosh import index as whoosh_index
 from whoosh.index import Index
 
+from archive.curation.redaction import shareable_text
 from archive.models import (
     Artefact,
     ArtefactStatus,
@@ -43,16 +46,21 @@ from archive.models import (
     Transcript,
 )
 
-from .schema import SCHEMA
+from .schema import SCHEMA, SCHEMA_VERSION
 
 WRITE_TIMEOUT = 30.0  # seconds a writer waits for another writer (a reindex can take longer: callers retry)
 _LOCK_POLL = 0.05
 _MIN_LEVEL = ConsentLevel.TEAM  # below this nobody may search an item, so it is not copied here
 _REINDEX_BATCH = 200
+_REINDEX_PROCS = 2  # indexing sub-processes for a full rebuild, at most one per CPU
+_REINDEX_LIMITMB = 256  # memory for each writer's postings before it spills them to disk
 
 
 class IndexBusy(TimeoutError):
     """Another writer held the index for longer than the timeout; the job should be retried."""
+
+
+_VERSION_FILE = "chorus-schema-version"  # not a name Whoosh's own file clean-up ever removes
 
 
 # ---- layout and locking ----------------------------------------------------------------------
@@ -113,7 +121,25 @@ def _sweep_stale(index_dir: Path) -> None:
 def _new_generation(index_dir: Path) -> Path:
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     # mkdtemp makes the folder owner-only: it holds children's words.
-    return Path(tempfile.mkdtemp(prefix=_generation_prefix(index_dir), dir=index_dir.parent))
+    fresh = Path(tempfile.mkdtemp(prefix=_generation_prefix(index_dir), dir=index_dir.parent))
+    _mark_version(fresh)  # every new generation is written with the current SCHEMA
+    return fresh
+
+
+def _mark_version(folder: Path) -> None:
+    (folder / _VERSION_FILE).write_text(f"{SCHEMA_VERSION}\n")
+
+
+def index_status(index_dir: Path | str) -> str:
+    """"missing" (no index yet), "current", or "stale" (written by an older schema: reindex)."""
+    live = live_dir(Path(index_dir))
+    if live is None or not whoosh_index.exists_in(live):
+        return "missing"
+    try:
+        version = int((live / _VERSION_FILE).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        version = 1  # indexes from before versioning
+    return "current" if version == SCHEMA_VERSION else "stale"
 
 
 def _publish(index_dir: Path, fresh: Path) -> Path | None:
@@ -135,7 +161,9 @@ def _open_or_create_locked(index_dir: Path) -> Index:
     if live is not None and whoosh_index.exists_in(live):
         return whoosh_index.open_dir(live, schema=SCHEMA)
     if live is not None:
-        return whoosh_index.create_in(live, SCHEMA)
+        ix = whoosh_index.create_in(live, SCHEMA)
+        _mark_version(live)
+        return ix
     fresh = _new_generation(index_dir)
     ix = whoosh_index.create_in(fresh, SCHEMA)
     _publish(index_dir, fresh)
@@ -176,15 +204,12 @@ def _naive_utc(when: datetime | None) -> datetime | None:
     return when.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def _themes(artefact: Artefact) -> str:
-    codes = {tag.theme.lower() for tag in artefact.tags or () if tag.status != TagStatus.REJECTED}
-    return ",".join(sorted(codes))
+def _live_tags(artefact: Artefact) -> list:
+    return [tag for tag in artefact.tags or () if tag.status != TagStatus.REJECTED]
 
 
-def _transcript_text(transcript: Transcript | None) -> str:
-    # Unchecked transcripts are searchable by the team; beyond it the consent query already
-    # requires the item to have been reviewed, which covers its transcript.
-    return "" if transcript is None else transcript.text
+def _keywords(values) -> str:
+    return ",".join(sorted({v.lower() for v in values}))
 
 
 def _person_attr(artefact: Artefact, participant_attr: str, session_attr: str) -> str | None:
@@ -197,6 +222,12 @@ def _person_attr(artefact: Artefact, participant_attr: str, session_attr: str) -
 
 def document_for(artefact: Artefact) -> dict:
     """The index document for one artefact; fields with no value are left out."""
+    tags = _live_tags(artefact)
+    session = getattr(artefact, "session", None)
+    # The words as readers beyond the team read them: hidden names are "[name]" in the index too,
+    # so no snippet, facet or search can bring them back (team members read originals on the item).
+    shared = shareable_text(object_session(artefact), artefact)
+    segments = [[float(s.start), float(s.end), s.text.strip()] for s in shared.segments if s.text.strip()]
     doc = {
         "id": str(artefact.id),
         "programme": _text(artefact.programme_id),
@@ -205,11 +236,16 @@ def document_for(artefact: Artefact) -> dict:
         "age_band": _person_attr(artefact, "age_band", "age_band"),
         "area": _person_attr(artefact, "area_code", "area_code"),
         "place": _text(artefact.place),
-        "themes": _themes(artefact),
-        "title": artefact.title or "",
-        # Words written on a drawing count as the participant's own words.
-        "story": "\n".join(p for p in (artefact.story, getattr(artefact, "image_text", "")) if p),
-        "transcript": _transcript_text(artefact.transcript),
+        "place_type": _text(session.place_type) if session is not None else None,
+        "themes": _keywords(t.theme for t in tags),
+        "polarity": _keywords(_text(t.polarity) for t in tags if t.polarity is not None),
+        "theme_polarity": _keywords(f"{t.theme}:{_text(t.polarity)}" for t in tags if t.polarity is not None),
+        "theme_source": _keywords(f"{t.theme}:{_text(t.source)}" for t in tags if t.source is not None),
+        "title": shared.title,
+        "story": shared.story,
+        "ocr": shared.image_text,
+        "transcript": shared.transcript,
+        "segments": json.dumps(segments, ensure_ascii=False) if segments else None,
         "consent_level": int(artefact.consent_level),
         "reviewed": artefact.reviewed_at is not None,
         "ready": artefact.status == ArtefactStatus.READY,
@@ -237,6 +273,12 @@ def index_artefact(
     index_dir = Path(index_dir)
     if not is_searchable(artefact):
         remove_artefact(index_dir, artefact.id, timeout=timeout)
+        return
+    db = object_session(artefact)
+    if db is not None and index_status(index_dir) == "stale":
+        # Written by an older schema: one document in the new shape would not make it searchable
+        # again, so the first index job after an upgrade rebuilds it all (this item included).
+        reindex(db, index_dir, timeout=timeout)
         return
     doc = document_for(artefact)  # reads the database, so before taking the lock
     with _write_lock(index_dir, timeout):
@@ -310,15 +352,45 @@ def _searchable_artefacts(db: Session) -> Iterator[Artefact]:
     yield from db.scalars(stmt)
 
 
+def _bulk_writer(ix: Index):
+    # Indexing (analysis, stemming, sorting postings) costs about twice the database reads, so on
+    # two or more CPUs sub-processes index while this one reads (bench/search.py measures it).
+    # multisegment keeps one segment per process: merging them would redo most of the writing.
+    # Whoosh forks its sub-processes; a process running other threads (the web app with its
+    # embedded queue worker, when a schema change makes an index job rebuild everything) could
+    # fork one holding a lock it will never release, so there it indexes in this process.
+    procs = min(_REINDEX_PROCS, os.cpu_count() or 1)
+    if procs < 2 or threading.active_count() > 1:
+        return ix.writer(limitmb=_REINDEX_LIMITMB)
+    return ix.writer(procs=procs, multisegment=True, limitmb=_REINDEX_LIMITMB, batchsize=_REINDEX_BATCH)
+
+
+def _stop_writer(writer) -> None:
+    try:
+        writer.cancel()
+    except Exception:  # noqa: BLE001 - a commit that failed half-way may have closed it already
+        pass
+    # MpWriter.cancel only flags its own copies of the sub-process objects; a sub-process waiting
+    # for work would never exit, so end them here.
+    for task in getattr(writer, "tasks", ()):
+        task.terminate()
+        task.join()
+
+
 def _fill(ix: Index, db: Session) -> int:
-    writer = ix.writer()
+    writer = _bulk_writer(ix)
     count = 0
     try:
         for artefact in _searchable_artefacts(db):
             writer.add_document(**document_for(artefact))
             count += 1
+        writer.commit()
     except BaseException:
-        writer.cancel()
+        _stop_writer(writer)
         raise
-    writer.commit()
+    # Whoosh's multi-process commit drops a sub-process's segment without an error if its result
+    # is late (or the process died): refuse to publish an index missing anything.
+    indexed = ix.refresh().doc_count_all()
+    if indexed != count:
+        raise RuntimeError(f"reindex wrote {indexed} of {count} documents; the old index is kept")
     return count

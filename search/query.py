@@ -15,42 +15,46 @@ ranges and ``*:*`` are not syntax at all, which keeps query time bounded.
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from whoosh import highlight, sorting
+from whoosh import sorting
 from whoosh import query as wq
 from whoosh.index import EmptyIndexError
 from whoosh.qparser import MultifieldParser, plugins
 from whoosh.query.qcore import QueryError as WhooshQueryError
 from whoosh.searching import Searcher
+from flask_babel import gettext as _
 
 from archive.consent import REQUIRED_LEVEL, Context
 from archive.models import ConsentLevel
 from archive.principal import Principal
 
-from .index import open_existing
+from .errors import IndexOutOfDate, QueryError
+from .filters import Chosen, normalise_filters
+from .index import index_status, open_existing
 from .schema import FACET_FIELDS, SCHEMA, TEXT_FIELDS
+from .highlight import SNIPPET_ORDER, MarkFormatter, fragmenter, plain_snippet
+from .segments import best_segment
+
+__all__ = ["Hit", "QueryError", "SearchResult", "search", "parse_user_query", "consent_query"]
 
 USER_FIELDS = frozenset(TEXT_FIELDS + FACET_FIELDS + ("place",))
-FILTER_FIELDS = frozenset(FACET_FIELDS + ("place", "programme", "session"))
 FIELD_ALIASES = {"themes": ["theme"], "age_band": ["age"]}
 _TYPABLE = frozenset(USER_FIELDS | {alias for aliases in FIELD_ALIASES.values() for alias in aliases})
 MAX_QUERY_CHARS = 500
 MAX_PAGELEN = 100
 MAX_PAGE = 500
-SNIPPET_CHARS = 200
+MIN_PREFIX = 3  # "bus*" yes, "b*" no: a short prefix expands to most of the vocabulary
+MAX_FUZZY = 2  # edits allowed by "word~2"; more matches nearly anything
+MIN_FUZZY = 3  # letters a fuzzy word needs
+SORTS = ("relevance", "newest", "oldest")
 # The same "name:" pattern whoosh's FieldsPlugin tags, looked for outside double quotes.
 _FIELD_NAME = r"[^\W\d]\w*|\*"  # a name starts with a letter, so "10:30" stays text
 _FIELD_PREFIX = re.compile(rf"(?<!\w)({_FIELD_NAME}):")
 _DOUBLE_QUOTED = re.compile(r'"[^"]*"')
-
-
-class QueryError(ValueError):
-    """The search text or filters cannot be used; the message is fit to show the person searching."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,10 @@ class Hit:
     kind: str
     themes: list[str]
     snippet: str  # HTML: escaped text with <mark> around the matched words
+    title: str = ""
+    # Timing (seconds) of the best-matching transcript segment when the match is in a transcript.
+    segment_start: float | None = None
+    segment_end: float | None = None
 
 
 @dataclass
@@ -66,6 +74,10 @@ class SearchResult:
     total: int
     hits: list[Hit] = field(default_factory=list)
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def empty_result() -> SearchResult:
+    return SearchResult(total=0, hits=[], facets={name: {} for name in FACET_FIELDS})
 
 
 # ---- consent ---------------------------------------------------------------------------------
@@ -102,16 +114,19 @@ def _parser() -> MultifieldParser:
     # Keep unknown "name:" prefixes as fields so they can be refused, not searched as words.
     parser.add_plugin(plugins.FieldsPlugin(expr=rf"(?P<text>{_FIELD_NAME}):", remove_unknown=False))
     parser.add_plugin(plugins.FieldAliasPlugin(FIELD_ALIASES))
+    # "bus*" and "word~" / "word~2" only; both are bounded in _check_expansions.
+    parser.add_plugin(plugins.PrefixPlugin())
+    parser.add_plugin(plugins.FuzzyTermPlugin())
     return parser
 
 
 def _refuse_field(name: str) -> QueryError:
     shown = name if len(name) <= 40 else name[:40] + "…"
     allowed = ", ".join(f"{typable}:" for typable in sorted(_TYPABLE))
-    return QueryError(
-        f'"{shown}:" is not something you can search by. Use one of {allowed}, '
-        'or put the words in quotes to search for them as written.'
-    )
+    return QueryError(_(
+        '"%(name)s:" is not something you can search by. Use one of %(allowed)s, '
+        "or put the words in quotes to search for them as written.", name=shown, allowed=allowed,
+    ))
 
 
 def _check_typed_fields(text: str) -> None:
@@ -129,81 +144,88 @@ def _check_fields(q: wq.Query) -> None:
             raise _refuse_field(name)
 
 
+def _check_expansions(q: wq.Query) -> None:
+    for leaf in q.leaves():
+        if isinstance(leaf, wq.FuzzyTerm):
+            if leaf.maxdist > MAX_FUZZY:
+                raise QueryError(_("A word~ search allows at most %(n)d changed letters: use word~1 or word~2.",
+                                   n=MAX_FUZZY))
+            if len(leaf.text) < MIN_FUZZY:
+                raise QueryError(_("Put at least %(n)d letters before ~.", n=MIN_FUZZY))
+            leaf.prefixlength = max(leaf.prefixlength, 1)  # the first letter must match: far fewer candidates
+        elif isinstance(leaf, wq.Prefix) and len(leaf.text) < MIN_PREFIX:
+            raise QueryError(_("Put at least %(n)d letters before *.", n=MIN_PREFIX))
+
+
 def parse_user_query(text: str | None) -> wq.Query:
-    """Turn what a person typed into a query over the user-visible fields; empty means everything."""
+    """Turn what a person typed into a query over the user-visible fields; empty means everything.
+
+    The PostgreSQL backend translates the same tree to SQL, so both accept the same syntax.
+    """
     text = (text or "").strip()
     if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"The search is too long: keep it under {MAX_QUERY_CHARS} characters.")
+        raise QueryError(_("The search is too long: keep it under %(n)d characters.", n=MAX_QUERY_CHARS))
     if text in ("", "*"):
         return wq.Every()
     _check_typed_fields(text)
     try:
         q = _parser().parse(text)  # a fresh parser per search: whoosh does not promise thread safety
     except Exception:  # the parser is forgiving, so anything it raises is about the text typed
-        raise QueryError("The search could not be understood: check quotes and brackets.") from None
+        raise QueryError(_("The search could not be understood: check quotes and brackets.")) from None
     _check_fields(q)
     if q is wq.NullQuery:
-        raise QueryError("There are no words to search for: try a more specific word or phrase.")
+        raise QueryError(_("There are no words to search for: try a more specific word or phrase."))
+    _check_expansions(q)
     return q
 
 
-def _values(key: str, value) -> list[str]:
-    items = [value] if isinstance(value, (str, int)) else list(value)
-    values = [str(v).strip() for v in items if str(v).strip()]
-    return [v.lower() for v in values] if key == "themes" else values
+def _any_of(name: str, values) -> wq.Query:
+    return wq.Or([wq.Term(name, v) for v in values])
 
 
-def filters_query(filters: dict | None) -> wq.Query | None:
+def filters_query(filters: dict | Chosen | None) -> wq.Query | None:
     """Facet choices as a query: any of the values within one field, every field chosen."""
-    if not filters:
-        return None
+    chosen = filters if isinstance(filters, Chosen) else normalise_filters(filters)
     clauses = []
-    for key, value in filters.items():
-        if key not in FILTER_FIELDS:
-            raise QueryError(f'"{key}" is not a filter: use one of {", ".join(sorted(FILTER_FIELDS))}.')
-        if value is None:
+    paired = chosen.themes_with_polarity
+    for key, values in chosen.values.items():
+        if paired is not None and key in ("themes", "polarity"):
             continue
-        values = _values(key, value)
-        if values:
-            clauses.append(wq.Or([wq.Term(key, v) for v in values]))
+        clauses.append(_any_of(key, values))
+    if paired is not None:
+        clauses.append(_any_of("theme_polarity", paired))
+    if chosen.start is not None or chosen.end is not None:
+        clauses.append(wq.DateRange("created", chosen.start, chosen.end, endexcl=True))
     return wq.And(clauses) if clauses else None
 
 
 # ---- searching -------------------------------------------------------------------------------
 
 
-class _MarkFormatter(highlight.HtmlFormatter):
-    """Plain ``<mark>`` around matches; the text around them is escaped by HtmlFormatter."""
-
-    def __init__(self):
-        super().__init__(tagname="mark", between=" … ")
-
-    def format_token(self, text, token, replace=False):
-        return f"<mark>{self._text(highlight.get_text(text, token, replace))}</mark>"
-
-
 def _snippet(hit) -> str:
-    for name in ("story", "transcript", "title"):
+    for name in SNIPPET_ORDER:
         marked = hit.highlights(name, top=2)
         if marked:
             return marked
-    for name in ("story", "transcript", "title"):
-        text = (hit.get(name) or "").strip()
-        if text:
-            cut = text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
-            return html.escape(cut, quote=False)
-    return ""
+    return plain_snippet({name: hit.get(name) for name in SNIPPET_ORDER})
 
 
 def _to_hit(hit) -> Hit:
     themes = [t for t in (hit.get("themes") or "").split(",") if t]
-    return Hit(id=hit["id"], kind=hit.get("kind") or "", themes=themes, snippet=_snippet(hit))
+    matched = {text.decode("utf-8") if isinstance(text, bytes) else text
+               for name, text in (hit.matched_terms() or ()) if name == "transcript"}
+    moment = best_segment(hit.get("segments"), matched.__contains__) if matched else None
+    return Hit(
+        id=hit["id"], kind=hit.get("kind") or "", themes=themes, snippet=_snippet(hit),
+        title=hit.get("title") or "",
+        segment_start=moment[0] if moment else None, segment_end=moment[1] if moment else None,
+    )
 
 
 def _facets() -> sorting.Facets:
     facets = sorting.Facets()
     for name in FACET_FIELDS:
-        facets.add_field(name, allow_overlap=(name == "themes"), maptype=sorting.Count)
+        facets.add_field(name, allow_overlap=(name in ("themes", "polarity")), maptype=sorting.Count)
     return facets
 
 
@@ -215,17 +237,19 @@ def _facet_counts(results) -> dict[str, dict[str, int]]:
     return counts
 
 
-def _run(searcher: Searcher, q: wq.Query, page: int, pagelen: int) -> SearchResult:
-    results = searcher.search(q, limit=page * pagelen, groupedby=_facets())
-    results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
-    results.formatter = _MarkFormatter()
+def check_sort(sort: str) -> None:
+    if sort not in SORTS:
+        raise QueryError(_("Sort by one of %(sorts)s.", sorts=", ".join(SORTS)))
+
+
+def _run(searcher: Searcher, q: wq.Query, page: int, pagelen: int, sort: str = "relevance") -> SearchResult:
+    ordering = {} if sort == "relevance" else {"sortedby": "created", "reverse": sort == "newest"}
+    results = searcher.search(q, limit=page * pagelen, groupedby=_facets(), terms=True, **ordering)
+    results.fragmenter = fragmenter()
+    results.formatter = MarkFormatter()
     start = (page - 1) * pagelen
     hits = [_to_hit(results[i]) for i in range(start, min(start + pagelen, results.scored_length()))]
     return SearchResult(total=len(results), hits=hits, facets=_facet_counts(results))
-
-
-def _nothing() -> SearchResult:
-    return SearchResult(total=0, hits=[], facets={name: {} for name in FACET_FIELDS})
 
 
 def _combine(parts: Iterable[wq.Query | None]) -> wq.Query:
@@ -233,11 +257,11 @@ def _combine(parts: Iterable[wq.Query | None]) -> wq.Query:
     return wq.And(present) if present else wq.Every()
 
 
-def _check_paging(page: int, pagelen: int) -> None:
-    if not 1 <= page <= MAX_PAGE:
-        raise QueryError(f"Pages run from 1 to {MAX_PAGE}.")
-    if not 1 <= pagelen <= MAX_PAGELEN:
-        raise QueryError(f"Show between 1 and {MAX_PAGELEN} results a page.")
+def check_paging(page: int, pagelen: int) -> None:
+    if not isinstance(page, int) or not 1 <= page <= MAX_PAGE:
+        raise QueryError(_("Pages run from 1 to %(n)d.", n=MAX_PAGE))
+    if not isinstance(pagelen, int) or not 1 <= pagelen <= MAX_PAGELEN:
+        raise QueryError(_("Show between 1 and %(n)d results a page.", n=MAX_PAGELEN))
 
 
 def search(
@@ -249,28 +273,45 @@ def search(
     filters: dict | None = None,
     page: int = 1,
     pagelen: int = 20,
+    sort: str = "relevance",
+    exclude_ids: Iterable[str] = (),
 ) -> SearchResult:
-    """Search what `principal` may see in `context`; raises QueryError for unusable text or filters."""
-    _check_paging(page, pagelen)
+    """Search what `principal` may see in `context`; raises QueryError for unusable text or filters.
+
+    `exclude_ids` are left out inside the query (so out of totals and facets too): the service
+    passes the items the database already hides but the index may not have caught up with.
+    """
+    check_paging(page, pagelen)
+    check_sort(sort)
     user_q = parse_user_query(query_text)
     chosen = filters_query(filters)
     allowed = consent_query(principal, context)
     if allowed is None:
-        return _nothing()
-    q = _combine([allowed, user_q, chosen])
+        return empty_result()
+    excluded = sorted({str(i) for i in exclude_ids})
+    unwanted = wq.Not(_any_of("id", excluded)) if excluded else None
+    q = _combine([allowed, user_q, chosen, unwanted])
     try:
-        return _search_once(index_dir, q, page, pagelen)
+        return _search_once(index_dir, q, page, pagelen, sort)
     except (FileNotFoundError, EmptyIndexError):
         # A reindex swapped generations between resolving the folder and opening it.
-        return _search_once(index_dir, q, page, pagelen)
+        return _search_once(index_dir, q, page, pagelen, sort)
 
 
-def _search_once(index_dir: Path | str, q: wq.Query, page: int, pagelen: int) -> SearchResult:
+def _search_once(index_dir: Path | str, q: wq.Query, page: int, pagelen: int, sort: str) -> SearchResult:
+    status = index_status(index_dir)
+    if status == "missing":
+        return empty_result()
+    if status == "stale":
+        raise IndexOutOfDate(_(
+            "The search index is from an older version of Chorus and is being rebuilt. "
+            "Try again in a few minutes, or ask an administrator to run “chorus reindex”."
+        ))
     ix = open_existing(index_dir)
     if ix is None:
-        return _nothing()
+        return empty_result()
     try:
         with ix.searcher() as searcher:
-            return _run(searcher, q, page, pagelen)
+            return _run(searcher, q, page, pagelen, sort)
     except WhooshQueryError as exc:
-        raise QueryError(f"The search could not be run: {exc}") from None
+        raise QueryError(_("The search could not be run: %(why)s", why=str(exc))) from None

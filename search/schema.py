@@ -18,11 +18,16 @@ texts). Stored text is a copy of a child's words, so removal must rewrite segmen
 from __future__ import annotations
 
 from whoosh.analysis import StemmingAnalyzer
-from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
+from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.lang.porter2 import stem as porter2_stem
 
-TEXT_FIELDS = ("title", "story", "transcript")
-FACET_FIELDS = ("themes", "kind", "age_band", "area")
+# Bump when the fields or analysis change: an index written by an older version is then reported
+# as stale (searches say so) and the worker rebuilds it on its next index job; ``chorus reindex``
+# rebuilds it at once. See ``search.index.index_status``.
+SCHEMA_VERSION = 3
+
+TEXT_FIELDS = ("title", "story", "transcript", "ocr")
+FACET_FIELDS = ("themes", "polarity", "kind", "age_band", "area", "place_type")
 
 # Porter2 leaves "bus" alone but turns "buses" into "buse", so a child writing about the bus and
 # an analyst searching "buses" would miss each other; transport comes up constantly in these
@@ -44,7 +49,11 @@ def stem_word(word: str) -> str:
 
 
 def english_analyzer():
-    return StemmingAnalyzer(stemfn=stem_word)
+    # No stop list: removing "when I'm in a" from "school when I'm in a uniform" closed the gap
+    # (positions are renumbered), so the phrase "school uniform" matched it; and a phrase with a
+    # stop word in it ("safe place to play") could not be searched as written. Every word keeps
+    # its real position, as in the SQLite FTS5 reference the benchmark compares against.
+    return StemmingAnalyzer(stemfn=stem_word, stoplist=None)
 
 
 def build_schema() -> Schema:
@@ -52,19 +61,29 @@ def build_schema() -> Schema:
     return Schema(
         id=ID(unique=True, stored=True),
         programme=ID,
-        session=ID,
+        session=ID(stored=True),
         kind=ID(stored=True),
-        age_band=ID,
-        area=ID,
+        age_band=ID(stored=True),
+        area=ID(stored=True),
         place=ID,
+        place_type=ID(stored=True),
+        # Accepted and suggested tags; "theme_polarity" pairs them ("housing:barrier") so a
+        # search for housing barriers does not match an item that names housing as an asset
+        # and something else as a barrier. "theme_source" records who tagged it ("housing:model").
         themes=KEYWORD(commas=True, lowercase=True, stored=True),
+        polarity=KEYWORD(commas=True, lowercase=True),
+        theme_polarity=KEYWORD(commas=True, lowercase=True),
+        theme_source=KEYWORD(commas=True, lowercase=True),
         title=TEXT(analyzer=text, stored=True),
         story=TEXT(analyzer=text, stored=True),
         transcript=TEXT(analyzer=text, stored=True),
+        ocr=TEXT(analyzer=text, stored=True),  # words read from a drawing or photo
+        # [[start, end, text], ...] so a transcript hit can name the moment it matched.
+        segments=STORED,
         consent_level=NUMERIC(int, stored=True),
         reviewed=BOOLEAN,
         ready=BOOLEAN,
-        created=DATETIME,
+        created=DATETIME(sortable=True),
     )
 
 

@@ -19,7 +19,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageCms, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin
+from PIL import Image, ImageChops, ImageCms, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin
 from PIL.TiffImagePlugin import IFDRational
 
 from media import images
@@ -28,6 +28,7 @@ from media.images import (
     ImageTooLarge,
     make_derivatives,
     open_image,
+    scaled_upright,
     strip_metadata,
 )
 
@@ -542,6 +543,47 @@ def test_derivatives_replace_earlier_ones_without_leftovers(tmp_path):
     make_derivatives(src, out)
     make_derivatives(src, out)
     assert sorted(p.name for p in out.iterdir()) == ["thumb.jpg", "web.jpg"]
+
+
+def _spy_decodes(monkeypatch) -> list[tuple[int, int]]:
+    loads = []
+    real_load = ImageFile.ImageFile.load
+
+    def spying_load(self):
+        loads.append(self.size)
+        return real_load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spying_load)
+    return loads
+
+
+def test_detectors_reuse_the_web_image_of_the_same_unchanged_master(tmp_path, monkeypatch):
+    src = phone_jpeg(tmp_path / "big.jpg", size=(4000, 3000), orientation=6)
+    make_derivatives(src, tmp_path / "derived")
+    fresh_cache = images._last_web_frame
+    images._last_web_frame = None
+    decoded, full = scaled_upright(src, 640, resample=Image.Resampling.BILINEAR, reducing_gap=2.0)
+    images._last_web_frame = fresh_cache
+    loads = _spy_decodes(monkeypatch)
+    reused, reused_full = scaled_upright(src, 640, resample=Image.Resampling.BILINEAR, reducing_gap=2.0)
+    assert loads == []  # the master was not decoded again
+    assert reused_full == full == (3000, 4000)
+    assert reused.size == decoded.size == (480, 640)
+    difference = ImageChops.difference(reused, decoded).convert("L").getextrema()[1]
+    assert difference < 40  # the same picture, resampled along another path
+    # Bigger than the web image: decode the master after all.
+    scaled_upright(src, 2000, resample=Image.Resampling.BILINEAR, reducing_gap=2.0)
+    assert loads
+
+
+def test_a_changed_master_is_decoded_again(tmp_path, monkeypatch):
+    src = tmp_path / "p.jpg"
+    picture((2400, 1800)).save(src, "JPEG", quality=85)
+    make_derivatives(src, tmp_path / "derived")
+    picture((1800, 2400)).save(src, "JPEG", quality=85)  # same path, new picture
+    loads = _spy_decodes(monkeypatch)
+    upright_copy, full = scaled_upright(src, 640, resample=Image.Resampling.BILINEAR, reducing_gap=2.0)
+    assert loads and full == (1800, 2400) and upright_copy.size == (480, 640)
 
 
 def test_pillow_cap_is_lowered_for_the_whole_process():

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from archive.consent import Context
 from archive.curation.guards import CurationError
 from archive.curation.redaction import (
     Span,
@@ -313,3 +314,66 @@ def test_a_video_gets_boxes_pixelated_in_every_frame_and_sound_bleeped(tmp_path)
     assert detail(stills["after"], inside) < detail(stills["before"], inside) / 3
     assert region_change(stills["before"], stills["after"], outside) < 6
     assert tone_share(samples_16k(redacted, tmp_path), 0.6, 0.9) > 0.95
+
+
+def test_media_is_served_in_byte_ranges_so_players_can_seek(client, db, make, services, team, portrait):
+    programme, _ = team
+    photo = photo_with_face(make, db, services, programme, portrait)
+    sign_in_staff(client, make.staff(programme, Role.FACILITATOR, email="fac@example.org").email)
+    whole = portrait.read_bytes()
+    response = client.get(f"/media/{photo.id}/web_image", headers={"Range": "bytes=100-199"})
+    assert response.status_code == 206 and response.data == whole[100:200]
+    assert response.headers["Content-Range"] == f"bytes 100-199/{len(whole)}"
+    assert response.headers["Cache-Control"] == "private, no-store"
+
+
+@pytest.mark.parametrize("fmt", ["artefacts_csv", "themes_csv", "transcripts_csv", "qdpx", "quotes_md", "quotes_csv"])
+def test_hidden_words_are_covered_in_every_export(db, make, services, team, fmt):
+    import io as bytes_io
+    import zipfile
+
+    from archive.exports.quotes import add_quote
+    from archive.exports.service import make_export
+    from archive.models import TagSource, TagStatus, ThemeTag, TranscriptStatus
+
+    programme, facilitator = team
+    note = voice_note(make, db, programme, ["jamie says the park is shut", "so we stay in"], voice=True)
+    note.title = "Jamie's park"
+    note.transcript.status = TranscriptStatus.APPROVED
+    db.add(ThemeTag(artefact_id=note.id, framework="determinants", theme="place", source=TagSource.MODEL,
+                    status=TagStatus.ACCEPTED, evidence="Jamie and me at the park"))
+    db.commit()
+    analyst = staff_principal(make.staff(programme, Role.ANALYST, email="ana@example.org"))
+    add_quote(db, analyst, note, "story", "Jamie and me at the park")
+    hide_words(db, facilitator, note, "story", 0, 5, "name")  # after the quote was picked
+    hide_words(db, facilitator, note, "title", 0, 5, "name")
+    hide_words(db, facilitator, note, "transcript", 0, 5, "name", segment_id=note.transcript.segments[0].id)
+    db.commit()
+
+    delivered = make_export(db, analyst, programme, fmt, storage=services.storage)
+    with zipfile.ZipFile(bytes_io.BytesIO(delivered.content)) as packed:
+        everything = b"".join(packed.read(name) for name in packed.namelist() if name != "manifest.json")
+    assert b"jamie" not in everything.lower()
+    assert b"[name]" in everything.replace(b"\\", b"")  # Markdown escapes the brackets
+
+
+def test_a_hidden_name_leaves_search_and_the_index_files(client, db, make, services, team):
+    from ingest.jobs import refresh_index_job
+    from search.service import run_search
+    from tests.conftest import csrf_token
+
+    programme, facilitator = team
+    note = voice_note(make, db, programme, ["zebedee waits at the bus stop"], voice=True)
+    refresh_index_job([str(note.id)])
+    analyst = staff_principal(make.staff(programme, Role.ANALYST, email="ana@example.org"))
+    assert [h.id for h in run_search(services, analyst, Context.ANALYSIS, "zebedee").hits] == [str(note.id)]
+
+    sign_in_staff(client, make.staff(programme, Role.FACILITATOR, email="fac@example.org").email)
+    token = csrf_token(client.get(f"/review/items/{note.id}").get_data(as_text=True))
+    client.post(f"/review/items/{note.id}/redactions", data={"csrf_token": token, "kind": "words",
+                                                             "phrase": "Zebedee", "label": "name"})
+    assert run_search(services, analyst, Context.ANALYSIS, "zebedee").total == 0
+    found = run_search(services, analyst, Context.ANALYSIS, "bus stop")
+    assert "name]" in found.hits[0].snippet and "zebedee" not in found.hits[0].snippet.lower()
+    index_bytes = b"".join(p.read_bytes() for p in Path(services.settings.index_dir).rglob("*") if p.is_file())
+    assert b"zebedee" not in index_bytes.lower()

@@ -18,7 +18,7 @@ import pytest
 
 from archive.frameworks import UnknownTheme, load_framework, with_custom_themes
 from archive.models.enums import Polarity
-from bench.tagging import LABELLED, UNSEEN, evaluate, gold, load_texts, score
+from bench.tagging import DEVELOPMENT, LABELLED, UNSEEN, evaluate, gold, load_texts, score
 from ingest import embeddings as emb
 from ingest.embeddings import (
     Embedder,
@@ -36,11 +36,13 @@ from ingest.tagger import (
     tag_record,
 )
 
-# Measured: regression slice macro-F1 0.878, polarity 0.894; unseen set macro-F1 0.682
-# (below the issue's 0.75 target, so a floor under it is asserted), polarity 0.814.
-SLICE_MACRO_F1_FLOOR = 0.82
-SLICE_POLARITY_FLOOR = 0.85
-UNSEEN_MACRO_F1_FLOOR = 0.65
+# Measured (docs/theme-tagging.md): regression slice macro-F1 0.885, polarity 0.938;
+# development set (old held-out set 3, now tuned on) 0.778 and 0.860; held-out set 4 (v2,
+# scored once after tuning) 0.785 and 0.919, so the issue's targets are what it is held to.
+SLICE_MACRO_F1_FLOOR = 0.85
+SLICE_POLARITY_FLOOR = 0.88
+DEVELOPMENT_MACRO_F1_FLOOR = 0.75
+MACRO_F1_TARGET = 0.75
 POLARITY_TARGET = 0.80
 
 
@@ -160,7 +162,8 @@ def test_transcript_segments_give_the_segment_index(framework):
 
 
 def test_participant_picks_weigh_in(framework):
-    text = "I go to the park with Jo"
+    # The words lean towards peers, but not enough to beat place in the same clause.
+    text = "I go to the park with my friend Jo"
     without = themes(suggest_tags(text, framework))
     with_pick = themes(suggest_tags(text, framework, participant_themes=["peers"]))
     assert "peers" not in without
@@ -296,20 +299,30 @@ def test_regression_slice_of_the_labelled_set(framework, embedder):
     assert scores.polarity_accuracy >= SLICE_POLARITY_FLOOR
 
 
+def test_development_texts(framework, embedder):
+    # Held-out set 3, tuned on since its errors were read (docs/theme-tagging.md).
+    rows = load_texts(DEVELOPMENT)
+    scores, _, _ = evaluate(rows, framework, embedder)
+    assert scores.macro_f1 >= DEVELOPMENT_MACRO_F1_FLOOR
+    assert scores.polarity_accuracy >= POLARITY_TARGET
+
+
 def test_unseen_texts(framework, embedder):
     rows = load_texts(UNSEEN)
-    assert len(rows) >= 60
+    assert len(rows) >= 80
     scores, _, _ = evaluate(rows, framework, embedder)
-    # The issue asks for macro-F1 >= 0.75; 0.682 was measured, so only the floor is held.
-    assert scores.macro_f1 >= UNSEEN_MACRO_F1_FLOOR
+    assert scores.macro_f1 >= MACRO_F1_TARGET
     assert scores.polarity_accuracy >= POLARITY_TARGET
 
 
 def test_the_sets_are_large_distinct_and_cover_every_theme(framework):
-    labelled, unseen = load_texts(LABELLED), load_texts(UNSEEN)
-    assert len(labelled) >= 150
-    assert not {r["text"].casefold() for r in labelled} & {r["text"].casefold() for r in unseen}
-    for rows in (labelled, unseen):
+    sets = [load_texts(path) for path in (LABELLED, DEVELOPMENT, UNSEEN)]
+    assert len(sets[0]) >= 150
+    texts = [{r["text"].casefold() for r in rows} for rows in sets]
+    assert not (texts[0] & texts[1]) | (texts[0] & texts[2]) | (texts[1] & texts[2])
+    examples = {e.text.casefold() for theme in framework.themes for e in theme.examples}
+    assert not examples & texts[2], "a held-out text is also an example phrase"
+    for rows in sets:
         labels = [(code, pol) for r in rows for code, pol in gold(r).items()]
         for code in framework.codes:
             assert (code, "barrier") in labels and (code, "asset") in labels

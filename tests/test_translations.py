@@ -37,7 +37,7 @@ def _pseudo(message: str) -> str:
 def extracted_messages() -> list:
     with open(ROOT / "babel.cfg") as config:
         method_map, options_map = parse_mapping_cfg(config)
-    keywords = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "lazy_ngettext": (1, 2)}  # as `pybabel extract -k`
+    keywords = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "lazy_ngettext": (1, 2), "_l": None}  # as `pybabel extract -k`
     found = extract_from_dir(str(ROOT), method_map, options_map, keywords=keywords)
     return [message for _, _, message, _, _ in found]
 

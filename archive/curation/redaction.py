@@ -13,6 +13,8 @@ derivatives (``ingest.jobs.redact_media_job`` after each change). The original s
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -84,6 +86,31 @@ def hide_words(db: Session, actor: Principal, artefact: Artefact, source: str, s
                           label=_label(label), segment_id=segment_id if source == "transcript" else None,
                           created_by_id=actor.user_id)
     return _added(db, actor, artefact, redaction)
+
+
+def hide_phrase(db: Session, actor: Principal, artefact: Artefact, phrase: str, label: str = "name") -> int:
+    """Hide every occurrence of `phrase` (any case) in the item's words; returns how many were hidden.
+
+    The way to hide a name everywhere it was said or written at once, and what the page offers
+    without JavaScript (with it, selecting words fills the phrase in).
+    """
+    ensure_live(db, artefact)
+    phrase = " ".join((phrase or "").split())
+    if len(phrase) < 2:
+        raise CurationError("Type the words to hide: at least two letters.")
+    _label(label)
+    places = [(source, None, getattr(artefact, source) or "") for source in ("title", "story", "image_text")]
+    if artefact.transcript is not None:
+        places += [("transcript", s.id, s.text) for s in artefact.transcript.segments]
+    pattern = re.compile(r"\s+".join(re.escape(word) for word in phrase.split()), re.IGNORECASE)
+    hidden = 0
+    for source, segment_id, text in places:
+        for match in pattern.finditer(text):
+            hide_words(db, actor, artefact, source, match.start(), match.end(), label, segment_id)
+            hidden += 1
+    if not hidden:
+        raise CurationError(f'"{phrase}" is not in this item\'s words. Check the spelling.')
+    return hidden
 
 
 def hide_flagged_detail(db: Session, actor: Principal, artefact: Artefact, flag_id: int) -> Redaction:
@@ -169,6 +196,42 @@ def redactions_of(db: Session, artefact_id, kind: str | None = None) -> list[Red
     if kind is not None:
         query = query.where(Redaction.kind == kind)
     return list(db.scalars(query))
+
+
+def hidden_words(artefact: Artefact, redactions: Iterable[Redaction]) -> list[tuple[str, str]]:
+    """(words, label) for each stretch of text hidden beyond the team, read from the original text."""
+    segments = {s.id: s.text for s in (artefact.transcript.segments if artefact.transcript is not None else [])}
+    found = []
+    for r in redactions:
+        if r.kind != "text" or r.start is None or r.end is None:
+            continue
+        source = segments.get(r.segment_id, "") if r.source == "transcript" else getattr(artefact, r.source or "", "")
+        words = (source or "")[r.start:r.end].strip()
+        if words:
+            found.append((words, r.label))
+    return found
+
+
+def shown_evidence(evidence: str | None, hidden: list[tuple[str, str]]) -> str | None:
+    """A tag's evidence as it may be read beyond the team: hidden words read as ``[label]``.
+
+    Evidence is a copy of the item's words taken before any were hidden, so each hidden stretch,
+    and each word of it, is replaced wherever it occurs, whatever its case: a quote cut off in the
+    middle of a name must not keep the half it kept.
+    """
+    if not evidence:
+        return evidence
+    for words, label in sorted(hidden, key=lambda h: -len(h[0])):
+        evidence = re.sub(re.escape(words), f"[{label}]", evidence, flags=re.IGNORECASE)
+        for word in words.split():
+            if len(word) > 1:
+                evidence = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", f"[{label}]", evidence, flags=re.IGNORECASE)
+    return evidence
+
+
+def cover_hidden(db: Session, artefact: Artefact, text: str | None) -> str | None:
+    """Any copy of an item's words (a tag's evidence, a saved quote) with its hidden words covered."""
+    return shown_evidence(text, hidden_words(artefact, redactions_of(db, artefact.id, "text")))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from ingest.accept import Submission, accept_upload
 from ingest.pipeline import run_pipeline
-from search.index import index_artefact
+from ingest.redaction import build_redacted_media
+from search.backends import backend_for
 
 from ..accounts import create_user, grant_role
 from ..audit import record_event
@@ -37,6 +38,7 @@ from ..models import (
 from ..principal import SYSTEM, participant_principal, staff_principal
 from ..programmes import create_programme, create_session, join_session
 from ..services import Services
+from .areas import load_demo_areas
 
 SHOWED_QUESTIONS = {
     "see": "What do you see?",
@@ -117,6 +119,7 @@ def load_demo(services: Services, echo: Callable[[str], None] = print) -> DemoRe
                 valid_for=timedelta(days=90),
             )
             result.join_codes.append((item["name"], sessions[item["key"]].join_code))
+        load_demo_areas(db, programme)
         participants = {}
         for item in content["participants"]:
             participant = join_session(db, sessions[item["session"]], item["alias"], AgeBand(item["age_band"]), item["avatar"])
@@ -168,4 +171,5 @@ def _load_artefact(services: Services, db, participant, item: dict, reviewer) ->
         artefact.reviewed_at, artefact.reviewed_by_id = utcnow(), reviewer.user_id
         record_event(db, reviewer, "artefact.reviewed", "artefact", artefact.id)
         db.commit()
-        index_artefact(services.settings.index_dir, artefact)  # review widens who may find it
+        backend_for(services.settings).index_artefact(db, artefact)  # review widens who may find it
+        build_redacted_media(services, artefact.id)  # the copies readers beyond the team are given

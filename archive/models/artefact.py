@@ -67,8 +67,11 @@ class Artefact(CreatedAt, Base):
     consent_credit: Mapped[bool] = mapped_column(default=False)
     consent_face: Mapped[bool] = mapped_column(default=False)
     consent_voice: Mapped[bool] = mapped_column(default=False)
+    # A voice note telling a photo's story points at the photo, so withdrawing the photo takes it too.
+    attached_to_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("artefact.id"), nullable=True, index=True)
 
     participant: Mapped[Participant] = relationship()
+    attached_to: Mapped["Artefact | None"] = relationship(remote_side=[id])
     session: Mapped[ListeningSession] = relationship()
     reviewed_by: Mapped[User | None] = relationship()
     derivatives: Mapped[list["Derivative"]] = relationship(

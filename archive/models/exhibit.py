@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, CreatedAt, str_enum
@@ -22,6 +22,9 @@ class Exhibit(CreatedAt, Base):
     intro: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[ExhibitStatus] = mapped_column(str_enum(ExhibitStatus), default=ExhibitStatus.DRAFT)
     published_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Artefact ids (strings, no content) live when it was last published, so the team can be told
+    # which later left it and why.
+    published_item_ids: Mapped[list] = mapped_column(JSON, default=list)
 
     sections: Mapped[list["ExhibitSection"]] = relationship(
         back_populates="exhibit", cascade="all, delete-orphan", order_by="ExhibitSection.position"
@@ -58,3 +61,21 @@ class ExhibitItem(Base):
     caption: Mapped[str] = mapped_column(Text, default="")
 
     exhibit: Mapped[Exhibit] = relationship(back_populates="items")
+
+
+class ExhibitExport(CreatedAt, Base):
+    """A static copy of an exhibit that was downloaded: what it held, never the file.
+
+    `items` keeps, per artefact, its id, the consent that allowed it and a hash of its words as
+    shown, so a later change in any of them marks this copy out of date.
+    """
+
+    __tablename__ = "exhibit_export"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exhibit_id: Mapped[int] = mapped_column(ForeignKey("exhibit.id", ondelete="CASCADE"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    items: Mapped[list] = mapped_column(JSON, default=list)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(default=0)

@@ -89,13 +89,27 @@ def _templates_dir() -> Path:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .analysis import bp as analysis_bp
+    from .analyst import bp as analyst_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .exhibits import bp as exhibits_bp, manage_bp as exhibits_manage_bp
+    from .exports import bp as exports_bp
+    from .facilitator import bp as facilitator_bp
     from .media import bp as media_bp
     from .participant import bp as participant_bp
     from .public import bp as public_bp
+    from .review import bp as review_bp
+    from .search_api import bp as search_api_bp
     from .share import bp as share_bp
     from .staff import bp as staff_bp
 
-    for bp in (public_bp, auth_bp, participant_bp, share_bp, staff_bp, media_bp, api_bp):
+    for bp in (public_bp, auth_bp, participant_bp, share_bp, staff_bp, media_bp, api_bp, facilitator_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(analyst_bp)
+    app.register_blueprint(analysis_bp)
+    app.register_blueprint(exports_bp)
+    app.register_blueprint(search_api_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(exhibits_manage_bp)
+    app.register_blueprint(exhibits_bp)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask_babel import gettext
 from sqlalchemy import select
 
 from ingest.jobs import process_artefact_job, queue_erasure
@@ -20,7 +20,6 @@ from ..models import (
     ArtefactStatus,
     ListeningSession,
     Participant,
-    PipelineStep,
     PlaceType,
     Programme,
     Role,
@@ -104,7 +103,7 @@ def add_session(code: str):
             form.area_code.errors.append(str(exc))
         else:
             db().commit()
-            flash(f"Session created. Its join code is {session.join_code}.")
+            flash(gettext("Session created. Its join code is %(code)s.", code=session.join_code))
             return redirect(url_for("staff.programme", code=code))
     sessions = db().scalars(select(ListeningSession).where(ListeningSession.programme_id == programme.id)).all()
     return render_template(
@@ -128,7 +127,8 @@ def clear_pin(participant_id: str):
         abort(400)
     set_participant_pin(db(), g.principal, participant, None)
     db().commit()
-    flash(f"{participant.alias}'s PIN is cleared. They can join again with the session code and choose a new one.")
+    flash(gettext("%(alias)s's PIN is cleared. They can join again with the session code and choose a new one.",
+                  alias=participant.alias))
     return redirect(url_for("staff.programme", code=participant.programme.code))
 
 
@@ -143,12 +143,10 @@ def _artefact(artefact_id: str) -> tuple[Artefact, Context]:
 @bp.get("/artefacts/<artefact_id>")
 @staff_required()
 def artefact(artefact_id: str):
-    """One item with its media, story, transcript and tags, as far as consent allows."""
+    """An item's page for this member of staff: the review workspace for the team, the analysis page otherwise."""
     artefact, context = _artefact(artefact_id)
-    steps = db().scalars(
-        select(PipelineStep).where(PipelineStep.artefact_id == artefact.id).order_by(PipelineStep.position)
-    ).all()
-    return render_template("staff/artefact.html", artefact=artefact, context=context, steps=steps, form=ConfirmForm())
+    target = "review.item" if context == Context.TEAM else "analyst.item"
+    return redirect(url_for(target, artefact_id=artefact.id))
 
 
 def _team_action_on(artefact_id: str) -> Artefact:
@@ -166,13 +164,13 @@ def retry(artefact_id: str):
     """Run a failed item's failed steps again."""
     artefact = _team_action_on(artefact_id)
     if artefact.status != ArtefactStatus.FAILED:
-        flash("Only items that could not be processed can be retried.")
-        return redirect(url_for("staff.artefact", artefact_id=artefact.id))
+        flash(gettext("Only items that could not be processed can be retried."))
+        return redirect(url_for("review.item", artefact_id=artefact.id))
     retry_failed(db(), artefact)
     db().commit()
     process_artefact_job(str(artefact.id))
-    flash("Trying again. The page shows how it is going.")
-    return redirect(url_for("staff.artefact", artefact_id=artefact.id))
+    flash(gettext("Trying again. The page shows how it is going."))
+    return redirect(url_for("review.item", artefact_id=artefact.id))
 
 
 @bp.post("/artefacts/<artefact_id>/withdraw")
@@ -184,5 +182,5 @@ def withdraw(artefact_id: str):
     withdraw_artefact(db(), g.principal, artefact, reason="withdrawn by staff on request")
     db().commit()
     queue_erasure([artefact.id])
-    flash("The item was withdrawn. Its files and copies are being erased.")
+    flash(gettext("The item was withdrawn. Its files and copies are being erased."))
     return redirect(url_for("staff.programme", code=programme_code))

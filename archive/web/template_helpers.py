@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, url_for
-from flask_babel import gettext, lazy_gettext
+from flask import Flask, current_app, g, request, url_for
+from flask_babel import lazy_gettext
 
-from ..models import ArtefactStatus, ConsentLevel
+from ..models import ArtefactStatus, ConsentLevel, Role
 
 LEVEL_LABELS = {
     ConsentLevel.NONE: lazy_gettext("Not shared"),
@@ -20,6 +20,27 @@ STATUS_LABELS = {
     ArtefactStatus.FAILED: lazy_gettext("Could not be used"),
     ArtefactStatus.WITHDRAWN: lazy_gettext("Taken back"),
 }
+
+
+# The staff menu: (endpoint, label, roles that see it; None for every member of staff).
+STAFF_MENU = (
+    ("staff.dashboard", lazy_gettext("Programmes"), None),
+    ("facilitator.index", lazy_gettext("Run a session"), {Role.ADMIN, Role.FACILITATOR}),
+    ("analyst.search", lazy_gettext("Search"), set(Role)),
+    ("analysis.themes", lazy_gettext("Themes, map and reach"), set(Role)),
+    ("exports.index", lazy_gettext("Exports and quotes"), set(Role)),
+    ("exhibits_manage.index", lazy_gettext("Exhibits"), {Role.ADMIN, Role.FACILITATOR}),
+)
+
+
+def staff_menu(principal, endpoints, blueprint: str | None) -> list[dict]:
+    """The menu items this member of staff can use, the current section marked."""
+    held = set(Role) if principal.site_admin else {role for _, role in principal.roles}
+    return [
+        {"href": url_for(endpoint), "text": str(label), "active": endpoint.split(".")[0] == blueprint}
+        for endpoint, label, roles in STAFF_MENU
+        if endpoint in endpoints and (roles is None or roles & held)
+    ]
 
 
 def errors_of(form) -> list[dict]:
@@ -51,5 +72,5 @@ def init_app(app: Flask) -> None:
         if principal is not None and principal.kind == "participant":
             return {"signout_url": url_for("participant.sign_out")}
         if principal is not None and principal.kind == "staff":
-            return {"navigation": [{"href": url_for("staff.dashboard"), "text": gettext("Programmes")}]}
+            return {"navigation": staff_menu(principal, current_app.view_functions, request.blueprint)}
         return {}

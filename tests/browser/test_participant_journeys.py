@@ -80,7 +80,7 @@ def test_join_consent_share_and_take_back(page, join_code, expect):
     page.get_by_label("Choose a file").set_input_files(_photo("swing.jpg"))
     page.get_by_label("Give it a name").fill("Broken swing")
     page.get_by_label("Tell us about it").fill("The swing in our park has been broken since the summer.")
-    page.get_by_label("Where did it happen?").select_option("park")
+    page.get_by_label("Park", exact=True).check()
     submit(page, "Send")
 
     expect(page).to_have_url(re.compile(r"/my-things$"))
