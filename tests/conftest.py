@@ -197,3 +197,37 @@ def join_as_participant(client, code: str, alias: str = "Blue Fox", band: str = 
         "/join",
         data={"code": code, "alias": alias, "avatar": "fox", "age_band": band, "csrf_token": csrf_token(page.text)},
     )
+
+
+@pytest.fixture(scope="session")
+def portrait(tmp_path_factory):
+    """A real photograph with a face (scikit-image's astronaut, 512 px), saved as the pipeline saves a web image."""
+    from importlib import metadata
+    from pathlib import Path
+
+    from PIL import Image
+
+    source = Path(metadata.distribution("scikit-image").locate_file("skimage/data/astronaut.png"))
+    path = tmp_path_factory.mktemp("portrait") / "web.jpg"
+    Image.open(source).convert("RGB").save(path, "JPEG", quality=92)
+    return path
+
+
+def store_derivative(services, db, artefact, kind, path, media_type, width=None, height=None):
+    """Store a file as one of an artefact's derivatives, as the pipeline would, and commit."""
+    from archive.models import Derivative
+
+    stored = services.storage.put(f"{artefact.storage_prefix}derivatives/{kind}", path)
+    derivative = Derivative(artefact_id=artefact.id, kind=kind, object_key=stored.key, sha256=stored.sha256,
+                            size_bytes=stored.size, media_type=media_type, width=width, height=height)
+    db.add(derivative)
+    db.commit()
+    return derivative
+
+
+@pytest.fixture(scope="session")
+def pseudo_catalogs(tmp_path_factory):
+    """A compiled pseudo-language catalog (tests/pseudo_locale.py), built once per test run."""
+    from tests.pseudo_locale import build_catalogs
+
+    return build_catalogs(tmp_path_factory.mktemp("translations"))

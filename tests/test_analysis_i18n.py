@@ -1,6 +1,6 @@
 """The themes, map and reach pages are fully translatable: rendered in a pseudo-language, no UI English is left.
 
-Reuses the pseudo-Welsh catalog of tests/test_translations.py. What may stay English is data, not
+Uses the pseudo-Welsh catalog of tests/pseudo_locale.py. What may stay English is data, not
 interface: the framework's theme labels (the framework files are their own content) and the invented
 area names and codes.
 """
@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from archive.analysis.boundaries import parse_boundaries, replace_boundaries
 from archive.frameworks import load_framework
 from archive.models import AgeBand, ConsentLevel, PopulationFigure, Role, TagSource, TagStatus, ThemeTag
 from archive.principal import SYSTEM
 from tests.conftest import csrf_token, sign_in_staff
-from tests.test_translations import LOCALE, get, pseudo_catalogs, settings, untranslated_words  # noqa: F401 (fixtures)
+from tests.pseudo_locale import LOCALE, get, pseudo_settings, untranslated_words
+
+
+@pytest.fixture
+def settings(tmp_path, pseudo_catalogs):
+    return pseudo_settings(tmp_path, pseudo_catalogs)
+
 
 SQUARE = [[[-4.3, 53.8], [-4.2, 53.8], [-4.2, 53.9], [-4.3, 53.9], [-4.3, 53.8]]]
 DATA_WORDS = {w for t in load_framework("determinants").themes for w in re.findall(r"[A-Za-z][A-Za-z']+", t.label)}

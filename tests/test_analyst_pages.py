@@ -37,7 +37,7 @@ from archive.web.analyst import (
 from archive.curation.redaction import shown_evidence
 from search.index import index_artefact
 from tests.conftest import sign_in_staff
-from tests.test_translations import pseudo_catalogs  # noqa: F401 (a fixture)
+from tests.pseudo_locale import LOCALE, pseudo_settings, untranslated_words
 
 LINES = [(0.0, 3.2, "We walk to school because the bus never comes."), (3.2, 7.9, "My mum can't afford the fare."),
          (7.9, 11.0, "The park is where we feel safe.")]
@@ -444,13 +444,10 @@ class TestTranslatable:
 
     @pytest.fixture
     def settings(self, tmp_path, pseudo_catalogs):
-        from archive.settings import load_settings
-
-        return load_settings(data_dir=tmp_path / "data", queue_url="memory://", translations_dir=pseudo_catalogs)
+        return pseudo_settings(tmp_path, pseudo_catalogs)
 
     def test_search_and_item_pages(self, client, make, programme, analyst, services, db):
         from archive.models import AgeBand
-        from tests.test_translations import LOCALE, untranslated_words
 
         artefact = _indexed(services, _recording(make, programme))
         db.add(ThemeTag(artefact_id=artefact.id, framework="determinants", theme="transport", source=TagSource.MODEL,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from archive.curation.redaction import hide_words
 from archive.erasure import withdraw_artefact
@@ -14,34 +12,16 @@ from archive.exhibits import ExhibitError, building, publishing, showing, static
 from archive.models import (
     ArtefactKind,
     ConsentLevel,
-    Derivative,
     Role,
     Transcript,
     TranscriptSegment,
     TranscriptStatus,
 )
 from archive.principal import SYSTEM, staff_principal
+from tests.conftest import store_derivative
 
 SPEECH = Path(__file__).parent / "data" / "jfk.flac"
 LINES = ["my friend Jamie says the park is not safe", "so we stay in"]
-
-
-@pytest.fixture(scope="module")
-def portrait(tmp_path_factory) -> Path:
-    """A real photograph with a face (scikit-image's astronaut), as the pipeline's web image."""
-    source = Path(metadata.distribution("scikit-image").locate_file("skimage/data/astronaut.png"))
-    path = tmp_path_factory.mktemp("pictures") / "web.jpg"
-    Image.open(source).convert("RGB").save(path, "JPEG", quality=90)
-    return path
-
-
-def store(services, db, artefact, kind, path, media_type, width=None, height=None):
-    stored = services.storage.put(f"{artefact.storage_prefix}derivatives/{kind}", path)
-    derivative = Derivative(artefact_id=artefact.id, kind=kind, object_key=stored.key, sha256=stored.sha256,
-                            size_bytes=stored.size, media_type=media_type, width=width, height=height)
-    db.add(derivative)
-    db.commit()
-    return derivative
 
 
 class Gallery:
@@ -56,12 +36,12 @@ class Gallery:
         self.facilitator = staff_principal(self.user)
         # A photo with a face, shown blurred: exhibit consent, no face flag, no credit.
         self.blurred = self.item(ConsentLevel.EXHIBIT, kind=ArtefactKind.PHOTO, title="Our street")
-        self.original_photo = store(services, db, self.blurred, "web_image", portrait, "image/jpeg", 512, 512)
+        self.original_photo = store_derivative(services, db, self.blurred, "web_image", portrait, "image/jpeg", 512, 512)
         build_redacted_media(services, self.blurred.id)
         # The same picture with the face and the credit agreed.
         self.credited = self.item(ConsentLevel.EXHIBIT, kind=ArtefactKind.PHOTO, title="Me at the park",
                                   face=True, credit=True, alias="Kestrel")
-        store(services, db, self.credited, "web_image", portrait, "image/jpeg", 512, 512)
+        store_derivative(services, db, self.credited, "web_image", portrait, "image/jpeg", 512, 512)
         # A voice note that may be played, with a name hidden in its transcript.
         self.voiced = self.voice_note(voice=True, title="The park")
         # A voice note whose voice may not be heard: transcript only.
@@ -87,7 +67,7 @@ class Gallery:
         self.db.commit()
         hide_words(self.db, SYSTEM, note, "transcript", 10, 15, "name", transcript.segments[0].id)
         self.db.commit()
-        store(self.services, self.db, note, "proxy", SPEECH, "audio/flac")
+        store_derivative(self.services, self.db, note, "proxy", SPEECH, "audio/flac")
         return note
 
     def exhibit(self, slug="summer-voices", items=()):
@@ -251,7 +231,7 @@ def test_the_public_gets_credit_voice_and_face_only_as_agreed(db, gallery):
 
 def test_a_photo_whose_blurred_copy_is_not_made_yet_shows_nothing(db, gallery, portrait):
     photo = gallery.item(ConsentLevel.EXHIBIT, kind=ArtefactKind.PHOTO, title="Fresh")
-    store(gallery.services, db, photo, "web_image", portrait, "image/jpeg")
+    store_derivative(gallery.services, db, photo, "web_image", portrait, "image/jpeg")
     exhibit = gallery.exhibit(items=[photo])
     (shown,) = showing.shown_items(db, exhibit)
     assert shown.picture is None and shown.withheld == "pending"

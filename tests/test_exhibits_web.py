@@ -15,7 +15,7 @@ from archive.exhibits import publishing
 from archive.models import ConsentLevel, Role
 from archive.principal import SYSTEM
 from tests.conftest import csrf_token, sign_in_staff
-from tests.test_exhibits import Gallery, portrait  # noqa: F401  (portrait is a fixture)
+from tests.test_exhibits import Gallery
 
 
 @pytest.fixture

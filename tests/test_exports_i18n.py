@@ -1,4 +1,4 @@
-"""Every word on the export and quotes pages can be translated (the pseudo-Welsh check of test_translations)."""
+"""Every word on the export and quotes pages can be translated (tests/pseudo_locale.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from archive.exports.quotes import add_quote
 from archive.exports.service import make_export
 from archive.models import ConsentLevel, Role
 from archive.principal import SYSTEM, staff_principal
-from archive.settings import load_settings
 from tests.conftest import csrf_token, sign_in_staff
-from tests.test_translations import LOCALE, pseudo_catalogs, untranslated_words  # noqa: F401 (a fixture)
+from tests.pseudo_locale import LOCALE, pseudo_settings, untranslated_words
 
 # What the test wrote itself, and values that are data rather than words (ids, codes, a hash name).
 DATA = {"Bus", "Sundays", "Blue", "Fox", "riverside", "Test", "listening", "programme", "Sam", "Staff", "The",
@@ -23,8 +22,8 @@ IDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|
 
 
 @pytest.fixture
-def settings(tmp_path, pseudo_catalogs):  # noqa: F811
-    return load_settings(data_dir=tmp_path / "data", queue_url="memory://", translations_dir=pseudo_catalogs)
+def settings(tmp_path, pseudo_catalogs):
+    return pseudo_settings(tmp_path, pseudo_catalogs)
 
 
 def _words(client, path, status=200, method="get", data=None):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import wave
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -41,19 +40,10 @@ from archive.principal import staff_principal
 from ingest.redaction import build_redacted_media
 from media import av, faces
 from media.redact import Box, blur_picture
-from tests.conftest import sign_in_staff
+from tests.conftest import sign_in_staff, store_derivative
 
 SPEECH = Path(__file__).parent / "data" / "jfk.flac"
 FACE = (170, 40, 290, 200)  # where the astronaut's face is, x1 y1 x2 y2 (tests/test_faces.py)
-
-
-@pytest.fixture(scope="module")
-def portrait(tmp_path_factory) -> Path:
-    """The astronaut portrait as a JPEG web image, the way the pipeline stores pictures."""
-    source = Path(metadata.distribution("scikit-image").locate_file("skimage/data/astronaut.png"))
-    path = tmp_path_factory.mktemp("pictures") / "web.jpg"
-    Image.open(source).convert("RGB").save(path, "JPEG", quality=92)
-    return path
 
 
 def region_change(a: Path, b: Path, box: tuple[int, int, int, int]) -> float:
@@ -166,18 +156,11 @@ def test_a_blurred_box_loses_its_detail_and_the_rest_is_untouched(tmp_path, port
     assert region_change(portrait, out, (350, 300, 500, 500)) < 3  # far from the box: only JPEG noise
 
 
-def store(services, db, artefact, kind, path, media_type):
-    stored = services.storage.put(f"{artefact.storage_prefix}derivatives/{kind}", path)
-    db.add(Derivative(artefact_id=artefact.id, kind=kind, object_key=stored.key, sha256=stored.sha256,
-                      size_bytes=stored.size, media_type=media_type))
-    db.commit()
-
-
 def photo_with_face(make, db, services, programme, portrait, **consent):
     participant = make.participant(make.session(programme))
     make.consent(participant, ConsentLevel.REPORT, **consent)
     photo = make.artefact(participant, kind=ArtefactKind.PHOTO)
-    store(services, db, photo, "web_image", portrait, "image/jpeg")
+    store_derivative(services, db, photo, "web_image", portrait, "image/jpeg")
     return photo
 
 
@@ -266,7 +249,7 @@ def test_a_marked_stretch_is_bleeped_for_readers_beyond_the_team(client, db, mak
     note = voice_note(make, db, programme, ["and so my fellow americans"], voice=True)
     proxy = tmp_path / "proxy.m4a"
     av.make_proxy(SPEECH, proxy, av.probe(SPEECH))
-    store(services, db, note, "proxy", proxy, "audio/mp4")
+    store_derivative(services, db, note, "proxy", proxy, "audio/mp4")
     bleep_sound(db, facilitator, note, 2.0, 4.0)
     db.commit()
     assert build_redacted_media(services, note.id) == ["redacted_proxy"]
@@ -286,7 +269,7 @@ def test_a_recording_without_voice_consent_is_not_played_beyond_the_team(client,
     note = voice_note(make, db, programme, ["hello"], voice=False)
     proxy = tmp_path / "proxy.m4a"
     av.make_proxy(SPEECH, proxy, av.probe(SPEECH))
-    store(services, db, note, "proxy", proxy, "audio/mp4")
+    store_derivative(services, db, note, "proxy", proxy, "audio/mp4")
     sign_in_staff(client, make.staff(programme, Role.ANALYST, email="ana@example.org").email)
     assert fetched(client, note, "proxy") is None
     assert fetched(client, note, "audio_16k") is None

@@ -259,14 +259,12 @@ def test_a_childs_share_page_has_their_prompts(client, make, db):
 
 # --- every word translatable ------------------------------------------------------------------------
 
-from tests.test_translations import get, pseudo_catalogs, untranslated_words  # noqa: E402,F401
+from tests.pseudo_locale import get, pseudo_settings, untranslated_words  # noqa: E402
 
 
 @pytest.fixture
-def settings(tmp_path, pseudo_catalogs):  # noqa: F811
-    from archive.settings import load_settings
-
-    return load_settings(data_dir=tmp_path / "data", queue_url="memory://", translations_dir=pseudo_catalogs)
+def settings(tmp_path, pseudo_catalogs):
+    return pseudo_settings(tmp_path, pseudo_catalogs)
 
 
 @pytest.mark.parametrize("page", ["", "photo", "drawing", "voice-note", "video-diary", "story"])

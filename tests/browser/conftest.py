@@ -235,3 +235,44 @@ def make(db, live_services):
 def join_code(make):
     """The join code of a new, open session in a new programme."""
     return make.session(make.programme()).join_code
+
+
+# ---- shared by the page tests: accessibility checks and staff sign-in ------------------------
+
+
+@pytest.fixture(scope="session")
+def axe(browser):
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        unavailable("axe-playwright-python", INSTALL_HINT)
+    return Axe()
+
+
+def describe_violations(violations) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']} {violation['helpUrl']}")
+        for node in violation["nodes"]:
+            lines.append(f"    {' '.join(map(str, node['target']))}: {node.get('failureSummary', '')!r}")
+    return "\n".join(lines)
+
+
+def assert_no_axe_violations(axe, page, what: str, *, govuk: bool = True) -> None:
+    """axe-core finds nothing on the page as it stands once GOV.UK Frontend has started (pages without
+    GOV.UK's JavaScript, like the public exhibit, pass ``govuk=False`` and are checked once loaded)."""
+    if govuk:
+        page.wait_for_function("document.body.classList.contains('govuk-frontend-supported')")
+    else:
+        page.wait_for_load_state("load")
+    violations = axe.run(page).response["violations"]
+    assert violations == [], f"{what} ({page.url}):\n{describe_violations(violations)}"
+
+
+def sign_in_staff_page(page, user) -> None:
+    from tests.conftest import STAFF_PASSWORD
+
+    page.goto("/staff/sign-in")
+    page.locator("#email").fill(user.email)
+    page.locator("#password").fill(STAFF_PASSWORD)
+    submit(page, "Sign in")

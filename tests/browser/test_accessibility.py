@@ -12,8 +12,7 @@ from __future__ import annotations
 import pytest
 
 from archive.models import AgeBand, ArtefactKind, ArtefactStatus, ConsentLevel
-from tests.browser.conftest import INSTALL_HINT, submit
-from tests.servers import unavailable
+from tests.browser.conftest import describe_violations, submit
 
 SHARE_PAGES = ["photo", "drawing", "voice-note", "video-diary", "story"]
 
@@ -112,15 +111,6 @@ ERROR_STATES = ["join-empty-submitted", "join-wrong-code", "consent-empty-submit
                 "share-photo-empty-submitted", "share-story-empty-submitted"]
 
 
-@pytest.fixture(scope="module")
-def axe(browser):
-    try:
-        from axe_playwright_python.sync_playwright import Axe
-    except ImportError:
-        unavailable("axe-playwright-python", INSTALL_HINT)
-    return Axe()
-
-
 def _reach(state, page, live_server, make):
     band, go = STATES[state]
     who = None
@@ -133,20 +123,11 @@ def _reach(state, page, live_server, make):
     page.wait_for_function("document.body.classList.contains('govuk-frontend-supported')")
 
 
-def _describe(violations) -> str:
-    lines = []
-    for violation in violations:
-        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']} {violation['helpUrl']}")
-        for node in violation["nodes"]:
-            lines.append(f"    {' '.join(map(str, node['target']))}: {node.get('failureSummary', '')!r}")
-    return "\n".join(lines)
-
-
 @pytest.mark.parametrize("state", list(STATES))
 def test_page_has_no_axe_violations(state, page, live_server, make, axe):
     _reach(state, page, live_server, make)
     violations = axe.run(page).response["violations"]
-    assert violations == [], f"{state} ({page.url}):\n{_describe(violations)}"
+    assert violations == [], f"{state} ({page.url}):\n{describe_violations(violations)}"
 
 
 @pytest.mark.parametrize("state", ERROR_STATES)

@@ -12,10 +12,7 @@ from archive.analysis.boundaries import parse_boundaries, replace_boundaries
 from archive.analysis.reach import parse_population, replace_population
 from archive.models import AgeBand, ConsentGiver, ConsentLevel, Polarity, Role, TagSource, TagStatus, ThemeTag
 from archive.principal import SYSTEM
-from tests.browser.conftest import INSTALL_HINT, submit
-from tests.browser.test_accessibility import _describe
-from tests.conftest import STAFF_PASSWORD
-from tests.servers import unavailable
+from tests.browser.conftest import assert_no_axe_violations, sign_in_staff_page, submit
 
 PLAN = [  # area, age band, themes with polarity
     ("RV01", AgeBand.AGE_16_19, [("housing", Polarity.BARRIER), ("money", Polarity.BARRIER)]),
@@ -48,27 +45,8 @@ def programme(make, db):
     return programme
 
 
-@pytest.fixture(scope="module")
-def axe(browser):
-    try:
-        from axe_playwright_python.sync_playwright import Axe
-    except ImportError:
-        unavailable("axe-playwright-python", INSTALL_HINT)
-    return Axe()
-
-
 def _sign_in(page, make, programme, role):
-    user = make.staff(programme, role)
-    page.goto("/staff/sign-in")
-    page.locator("#email").fill(user.email)
-    page.locator("#password").fill(STAFF_PASSWORD)
-    submit(page, "Sign in")
-
-
-def _no_violations(axe, page) -> None:
-    page.wait_for_function("document.body.classList.contains('govuk-frontend-supported')")
-    violations = axe.run(page).response["violations"]
-    assert violations == [], f"{page.url}:\n{_describe(violations)}"
+    sign_in_staff_page(page, make.staff(programme, role))
 
 
 @pytest.mark.parametrize("path", ["/analysis/themes", "/analysis/map", "/analysis/map?measure=rate&theme=housing", "/analysis/reach"])
@@ -77,7 +55,7 @@ def test_analysis_pages_pass_axe(path, page, make, programme, axe, expect):
     page.goto(path)
     expect(page.locator("h1")).to_be_visible()
     assert page.locator("text=<5").count() > 0  # a hidden count is on the page, so its styling is checked too
-    _no_violations(axe, page)
+    assert_no_axe_violations(axe, page, path)
 
 
 def test_charts_are_named_images_and_the_nav_leads_here(page, make, programme, expect):
@@ -111,4 +89,4 @@ def test_an_upload_error_passes_axe_and_names_the_problem(page, make, programme,
     page.get_by_label("Boundary file (GeoJSON)").set_input_files(str(bad))
     submit(page, "Upload boundaries")
     expect(page.locator(".govuk-error-summary")).to_contain_text("must be a Polygon or MultiPolygon")
-    _no_violations(axe, page)
+    assert_no_axe_violations(axe, page, "boundary upload error")

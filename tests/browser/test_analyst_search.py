@@ -15,10 +15,7 @@ import pytest
 
 from archive.models import Artefact, ArtefactKind, ArtefactStatus, ConsentLevel, Role, utcnow
 from archive.principal import participant_principal
-from tests.browser.conftest import INSTALL_HINT, LiveFactory, submit
-from tests.browser.test_accessibility import _describe
-from tests.servers import unavailable
-from tests.conftest import STAFF_PASSWORD
+from tests.browser.conftest import LiveFactory, assert_no_axe_violations, sign_in_staff_page, submit
 
 JFK = Path(__file__).parents[1] / "data" / "jfk.flac"
 SEEK_TOLERANCE = 0.35  # seconds: browsers land a seek on the nearest frame of the compressed audio
@@ -72,13 +69,6 @@ def _spoken(make, db, services, folder: Path):
     return artefact, analyst
 
 
-def _sign_in(page, user) -> None:
-    page.goto("/staff/sign-in")
-    page.locator("#email").fill(user.email)
-    page.locator("#password").fill(STAFF_PASSWORD)
-    submit(page, "Sign in")
-
-
 def _line_at(artefact, href: str):
     """The transcript line a hit's link points at (``?t=<start>``)."""
     moment = href.rsplit("?t=", 1)[1]
@@ -97,25 +87,10 @@ def _wait_for_time(page, seconds: float) -> None:
     )
 
 
-def _no_violations(axe, page, what: str) -> None:
-    page.wait_for_function("document.body.classList.contains('govuk-frontend-supported')")
-    violations = axe.run(page).response["violations"]
-    assert violations == [], f"{what} ({page.url}):\n{_describe(violations)}"
-
-
-@pytest.fixture(scope="module")
-def axe(browser):
-    try:
-        from axe_playwright_python.sync_playwright import Axe
-    except ImportError:
-        unavailable("axe-playwright-python", INSTALL_HINT)
-    return Axe()
-
-
 def test_a_transcript_hit_opens_the_recording_at_that_moment(page, live_server, spoken, expect, axe):
     artefact, analyst = spoken
     assert len(artefact.transcript.segments) >= 2, "the recording was meant to come out as several lines"
-    _sign_in(page, analyst)
+    sign_in_staff_page(page, analyst)
 
     page.goto("/analysis/search")
     page.get_by_label("Words, phrases or fields").fill("country")
@@ -123,7 +98,7 @@ def test_a_transcript_hit_opens_the_recording_at_that_moment(page, live_server, 
     hit = page.locator(".chorus-result").filter(has_text="What I would ask")
     expect(hit).to_have_count(1)
     expect(hit.locator(".chorus-result__snippet mark").first).to_have_text("country", ignore_case=True)
-    _no_violations(axe, page, "search results")
+    assert_no_axe_violations(axe, page, "search results")
 
     link = hit.get_by_role("link", name="What I would ask")
     target = _line_at(artefact, link.get_attribute("href"))
@@ -147,7 +122,7 @@ def test_a_transcript_hit_opens_the_recording_at_that_moment(page, live_server, 
         "() => { const t = document.querySelector('[data-chorus-player]').textTracks[0];"
         " return t.cues && t.cues.length > 0 }"
     )
-    _no_violations(axe, page, "item page")
+    assert_no_axe_violations(axe, page, "item page")
 
     other = next(s for s in artefact.transcript.segments if s.position != target.position)
     line = page.locator(f"#line-{other.position}")
@@ -169,13 +144,13 @@ def test_a_transcript_hit_opens_the_recording_at_that_moment(page, live_server, 
 
 def test_search_with_an_error_passes_axe_and_says_what_is_wrong(page, live_server, spoken, expect, axe):
     _, analyst = spoken
-    _sign_in(page, analyst)
+    sign_in_staff_page(page, analyst)
     page.goto("/analysis/search?q=%22unbalanced+consent_level%3A3")
     summary = page.locator(".govuk-error-summary")
     expect(summary).to_be_visible()
     expect(summary.get_by_role("link")).to_have_attribute("href", "#q")
     expect(page).to_have_title("Error: Search: \"unbalanced consent_level:3 – Chorus")
-    _no_violations(axe, page, "search with an error")
+    assert_no_axe_violations(axe, page, "search with an error")
 
 
 def test_without_javascript_a_line_is_a_link_to_that_moment(browser, live_server, spoken):
@@ -183,7 +158,7 @@ def test_without_javascript_a_line_is_a_link_to_that_moment(browser, live_server
     context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
     try:
         page = context.new_page()
-        _sign_in(page, analyst)
+        sign_in_staff_page(page, analyst)
         last = artefact.transcript.segments[-1]
         page.goto(f"/analysis/items/{artefact.id}")
         with page.expect_navigation():

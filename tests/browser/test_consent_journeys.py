@@ -11,31 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from archive.models import AgeBand, ConsentGiver, ConsentLevel, ConsentMethod, ConsentRecord, Participant, Role
-from tests.browser.conftest import INSTALL_HINT, submit
+from tests.browser.conftest import assert_no_axe_violations, submit
 from tests.browser.test_participant_journeys import _join, _press, _tab_to, _tab_to_control
 from tests.conftest import STAFF_PASSWORD
-from tests.servers import unavailable
 
 CHILD_BAND = "Children aged 5 to 11"
-
-
-@pytest.fixture(scope="module")
-def axe(browser):
-    try:
-        from axe_playwright_python.sync_playwright import Axe
-    except ImportError:
-        unavailable("axe-playwright-python", INSTALL_HINT)
-    return Axe()
-
-
-def _no_violations(page, axe, state: str) -> None:
-    page.wait_for_function("document.body.classList.contains('govuk-frontend-supported')")
-    violations = axe.run(page).response["violations"]
-    described = "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']} " + "; ".join(" ".join(map(str, n["target"])) for n in v["nodes"])
-        for v in violations
-    )
-    assert violations == [], f"{state} ({page.url}):\n{described}"
 
 
 def _records(db, alias: str) -> list[ConsentRecord]:
@@ -83,10 +63,10 @@ def test_each_age_band_sees_its_explainer_with_pictures_and_no_axe_violations(pa
     for picture in pictures.all():
         assert picture.get_attribute("alt"), "every explainer picture has alt text"
         assert picture.evaluate("img => img.complete && img.naturalWidth > 0"), picture.get_attribute("src")
-    _no_violations(page, axe, f"consent for {band}")
+    assert_no_axe_violations(axe, page, f"consent for {band}")
     submit(page, "Save my choices")  # nothing chosen: the error state
     expect(page.locator(".govuk-error-summary")).to_contain_text("Choose one")
-    _no_violations(page, axe, f"consent for {band}, nothing chosen")
+    assert_no_axe_violations(axe, page, f"consent for {band}, nothing chosen")
 
 
 def test_parent_link_journey_from_the_childs_phone_to_the_parents(browser, live_server, page, join_code, db, axe,
@@ -94,10 +74,10 @@ def test_parent_link_journey_from_the_childs_phone_to_the_parents(browser, live_
     _child_joins_and_chooses(page, join_code)
     expect(page).to_have_url(re.compile(r"/consent/grown-up$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Now ask a parent or carer")
-    _no_violations(page, axe, "parent step")
+    assert_no_axe_violations(axe, page, "parent step")
     submit(page, "Make a link for my parent or carer")
     expect(page).to_have_url(re.compile(r"/consent/grown-up/link$"))
-    _no_violations(page, axe, "parent link and QR code")
+    assert_no_axe_violations(axe, page, "parent link and QR code")
     link = page.locator(".chorus-link-text a").inner_text()
     assert _decode_qr(page, ".chorus-qr") == link
     page.reload()  # a reload shows the same link; it does not make another
@@ -110,18 +90,18 @@ def test_parent_link_journey_from_the_childs_phone_to_the_parents(browser, live_
         expect(parent.get_by_role("heading", level=1)).to_have_text("Can your child's things be used beyond the team?")
         expect(parent.get_by_role("main")).to_contain_text("Little Owl")
         expect(parent.get_by_role("button", name="Finish and sign out")).to_have_count(0)
-        _no_violations(parent, axe, "parent link page")
+        assert_no_axe_violations(axe, parent, "parent link page")
         parent.get_by_label("It can be used in reports, without a name").check()
         submit(parent, "Save my answer")
         expect(parent.locator(".govuk-error-summary")).to_contain_text("Only a parent or carer can answer here")
-        _no_violations(parent, axe, "parent link page, not confirmed")
+        assert_no_axe_violations(axe, parent, "parent link page, not confirmed")
         parent.get_by_label("I am this child's parent or carer").check()
         submit(parent, "Save my answer")
         expect(parent.locator(".govuk-panel")).to_contain_text("Your answer is saved")
-        _no_violations(parent, axe, "parent thanks")
+        assert_no_axe_violations(axe, parent, "parent thanks")
         parent.goto(link)  # opened again (history, a second tab): a spent link, not a form that could record twice
         expect(parent.get_by_role("heading", level=1)).to_have_text("This link can't be used")
-        _no_violations(parent, axe, "spent parent link")
+        assert_no_axe_violations(axe, parent, "spent parent link")
     finally:
         parent_context.close()
 
@@ -154,14 +134,14 @@ def test_keyboard_only_join_consent_and_a_parent_on_the_same_device(page, join_c
     expect(page).to_have_url(re.compile(r"/consent/grown-up$"))
     _press(page, "a.chorus-route", "Enter")
     expect(page).to_have_url(re.compile(r"/consent/grown-up/here$"))
-    _no_violations(page, axe, "parent on the same device")
+    assert_no_axe_violations(axe, page, "parent on the same device")
     _tab_to(page, "input[name=level]")
     page.keyboard.press("Space")  # the parent narrows to the team only
     _tab_to_control(page, "#witness")
     page.keyboard.type("Priya (facilitator)")
     _press(page, "main button.govuk-button", "Enter")
     expect(page.locator(".govuk-error-summary")).to_contain_text("Only a parent or carer")
-    _no_violations(page, axe, "parent on the same device, not confirmed")
+    assert_no_axe_violations(axe, page, "parent on the same device, not confirmed")
     _tab_to(page, "#is_parent")
     page.keyboard.press("Space")
     _press(page, "main button.govuk-button", "Enter")
@@ -225,40 +205,40 @@ def test_facilitator_runs_a_session_on_a_tablet(browser, live_server, make, db, 
         page = tablet.new_page()
         _staff_signs_in(page, facilitator.email)
         page.goto("/facilitate/")
-        _no_violations(page, axe, "facilitator index")
+        assert_no_axe_violations(axe, page, "facilitator index")
         _follow(page, page.get_by_role("link", name=session.name).first)
         expect(page.get_by_role("main")).to_contain_text("Phone Joiner")
-        _no_violations(page, axe, "facilitator session")
+        assert_no_axe_violations(axe, page, "facilitator session")
 
         submit(page, "Add them")
         expect(page.locator(".govuk-error-summary")).to_be_visible()
-        _no_violations(page, axe, "facilitator session, add with nothing filled in")
+        assert_no_axe_violations(axe, page, "facilitator session, add with nothing filled in")
         page.get_by_label("Nickname").fill("Tiny Tiger")
         page.get_by_label("Cat", exact=True).check()
         page.get_by_label(CHILD_BAND).check()
         submit(page, "Add them")
         expect(page.get_by_role("heading", level=1)).to_have_text("Record consent said aloud")
-        _no_violations(page, axe, "verbal consent")
+        assert_no_axe_violations(axe, page, "verbal consent")
         page.get_by_label("It can be used in reports, without my name").check()
         submit(page, "Save consent")
         expect(page.locator(".govuk-error-summary")).to_contain_text("the person who heard it with you")
-        _no_violations(page, axe, "verbal consent without a witness")
+        assert_no_axe_violations(axe, page, "verbal consent without a witness")
         page.get_by_label("Witness").fill("Mr Evans, teaching assistant")
         submit(page, "Save consent")
         expect(page.get_by_text("Waiting for a parent or carer")).to_be_visible()
 
         _follow(page, page.get_by_role("link", name=re.compile("Share for them\\W+Tiny Tiger")))
-        _no_violations(page, axe, "share on behalf")
+        assert_no_axe_violations(axe, page, "share on behalf")
         _follow(page, page.get_by_role("link", name="Written story"))
         submit(page, "Share")
         expect(page.locator(".govuk-error-summary")).to_be_visible()
-        _no_violations(page, axe, "share on behalf, empty story")
+        assert_no_axe_violations(axe, page, "share on behalf, empty story")
         page.get_by_label("Their story, in their words").fill("The park gates are locked after school.")
         submit(page, "Share")
         expect(page.get_by_text("Shared for Tiny Tiger")).to_be_visible()
 
         page.goto(f"/facilitate/sessions/{session.id}/print")
-        _no_violations(page, axe, "printable join code")
+        assert_no_axe_violations(axe, page, "printable join code")
         url = _decode_qr(page, ".chorus-print__qr")
         assert url == f"{live_server.url}/join?code={session.join_code}"
     finally:

@@ -13,17 +13,15 @@ import re
 import pytest
 
 from archive.exhibits import publishing
-from tests.browser.conftest import _new_context, submit
-from tests.browser.test_accessibility import _describe
-from tests.browser.test_analyst_search import _no_violations, _sign_in, axe  # noqa: F401
-from tests.test_exhibits import Gallery, portrait  # noqa: F401  (portrait is a fixture)
+from tests.browser.conftest import _new_context, assert_no_axe_violations, sign_in_staff_page, submit
+from tests.test_exhibits import Gallery
 
 DESKTOP = {"width": 1280, "height": 900}
 SLUGS = (f"browser-voices-{n}" for n in itertools.count(1))
 
 
 @pytest.fixture
-def gallery(make, db, services, portrait):  # noqa: F811
+def gallery(make, db, services, portrait):
     return Gallery(make, db, services, portrait)
 
 
@@ -42,16 +40,9 @@ def desk(browser, live_server):
     context.close()
 
 
-def _public_axe(axe, page, what: str) -> None:
-    # The public pages carry no GOV.UK JavaScript to wait for: axe runs once the page has loaded.
-    page.wait_for_load_state("load")
-    violations = axe.run(page).response["violations"]
-    assert violations == [], f"{what} ({page.url}):\n{_describe(violations)}"
-
-
-def test_building_and_publishing_an_exhibit(desk, page, narrow_page, gallery, expect, axe):  # noqa: F811
+def test_building_and_publishing_an_exhibit(desk, page, narrow_page, gallery, expect, axe):
     slug = next(SLUGS)
-    _sign_in(desk, gallery.user)
+    sign_in_staff_page(desk, gallery.user)
     desk.goto("/exhibits/manage/")
     desk.get_by_label("Title").fill("What we told the council")
     desk.get_by_label("Web address").fill(slug)
@@ -73,7 +64,7 @@ def test_building_and_publishing_an_exhibit(desk, page, narrow_page, gallery, ex
     desk.locator(".chorus-exhibit-card").first.get_by_label("Caption (optional)").fill("Where I walk to school")
     with desk.expect_navigation():
         desk.locator(".chorus-exhibit-card").first.get_by_role("button", name="Save item").click()
-    _no_violations(axe, desk, "the exhibit builder")
+    assert_no_axe_violations(axe, desk, "the exhibit builder")
     submit(desk, "Publish")
     expect(desk.locator(".govuk-notification-banner--success")).to_contain_text("Published with 2 items")
 
@@ -84,12 +75,12 @@ def test_building_and_publishing_an_exhibit(desk, page, narrow_page, gallery, ex
     assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", picture.element_handle())
     expect(page.get_by_role("main")).to_contain_text("my friend [name] says the park is not safe")
     expect(page.get_by_role("main")).not_to_contain_text("Jamie")
-    _public_axe(axe, page, "the public exhibit")
+    assert_no_axe_violations(axe, page, "the public exhibit", govuk=False)
 
     narrow_page.goto(f"/exhibits/{slug}")
     assert narrow_page.evaluate("document.documentElement.scrollWidth") <= 320, "the page must reflow at 320px"
     narrow_page.goto(f"/exhibits/{slug}/kiosk")
-    _public_axe(axe, narrow_page, "the kiosk slide")
+    assert_no_axe_violations(axe, narrow_page, "the kiosk slide", govuk=False)
 
 
 def test_kiosk_mode_advances_by_itself_pauses_and_answers_the_keyboard(page, published, expect):

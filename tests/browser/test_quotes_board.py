@@ -11,32 +11,7 @@ import pytest
 from archive.erasure import withdraw_artefact
 from archive.models import ConsentLevel, Role, Transcript, TranscriptSegment
 from archive.principal import SYSTEM
-from tests.browser.conftest import INSTALL_HINT, submit
-from tests.browser.test_accessibility import _describe
-from tests.conftest import STAFF_PASSWORD
-from tests.servers import unavailable
-
-
-@pytest.fixture(scope="module")
-def axe(browser):
-    try:
-        from axe_playwright_python.sync_playwright import Axe
-    except ImportError:
-        unavailable("axe-playwright-python", INSTALL_HINT)
-    return Axe()
-
-
-def _no_violations(axe, page, what: str) -> None:
-    page.wait_for_function("document.body.classList.contains('govuk-frontend-supported')")
-    violations = axe.run(page).response["violations"]
-    assert violations == [], f"{what} ({page.url}):\n{_describe(violations)}"
-
-
-def _sign_in(page, user) -> None:
-    page.goto("/staff/sign-in")
-    page.locator("#email").fill(user.email)
-    page.locator("#password").fill(STAFF_PASSWORD)
-    submit(page, "Sign in")
+from tests.browser.conftest import assert_no_axe_violations, sign_in_staff_page, submit
 
 
 @pytest.fixture
@@ -59,14 +34,14 @@ def board_world(make, db):
 
 def test_an_analyst_builds_a_quotes_board_and_exports_it(page, live_server, board_world, expect, axe, db):
     code = board_world["programme"].code
-    _sign_in(page, board_world["analyst"])
+    sign_in_staff_page(page, board_world["analyst"])
 
     page.goto(f"/quotes/{code}/from/{board_world['story'].id}")
-    _no_violations(axe, page, "quote picking")
+    assert_no_axe_violations(axe, page, "quote picking")
     page.get_by_label("Words to quote").fill("words nobody said")
     submit(page, "Add to the board")
     expect(page.locator(".govuk-error-summary")).to_contain_text("must be words from the item")
-    _no_violations(axe, page, "quote picking with an error")
+    assert_no_axe_violations(axe, page, "quote picking with an error")
     page.get_by_label("Words to quote").fill("The bus never comes on Sundays")
     submit(page, "Add to the board")
     expect(page.locator(".govuk-notification-banner")).to_contain_text("on the board")
@@ -80,7 +55,7 @@ def test_an_analyst_builds_a_quotes_board_and_exports_it(page, live_server, boar
     expect(quotes.nth(0)).to_contain_text("Blue Fox, a young person aged 16-19")
     expect(quotes.nth(1)).to_contain_text("a young person aged 16-19, at 1:05")
     expect(quotes.nth(1)).not_to_contain_text("Green Frog")
-    _no_violations(axe, page, "quotes board")
+    assert_no_axe_violations(axe, page, "quotes board")
 
     with page.expect_navigation():
         quotes.nth(1).get_by_role("button", name="Move up").click()
@@ -92,13 +67,13 @@ def test_an_analyst_builds_a_quotes_board_and_exports_it(page, live_server, boar
 
     page.goto(f"/exports/{code}")
     expect(page.locator("table")).to_contain_text("Quotes board (Markdown)")
-    _no_violations(axe, page, "export register")
+    assert_no_axe_violations(axe, page, "export register")
 
     page.goto(f"/exports/{code}/new")
-    _no_violations(axe, page, "export form")
+    assert_no_axe_violations(axe, page, "export form")
     submit(page, "Export")
     expect(page.locator(".govuk-error-summary")).to_contain_text("Choose what to export")
-    _no_violations(axe, page, "export form with an error")
+    assert_no_axe_violations(axe, page, "export form with an error")
 
     withdraw_artefact(db, SYSTEM, board_world["voice"])
     db.commit()
@@ -109,4 +84,4 @@ def test_an_analyst_builds_a_quotes_board_and_exports_it(page, live_server, boar
     with page.expect_navigation():
         page.locator("table a", has_text="Quotes board (Markdown)").first.click()
     expect(page.locator("table")).to_contain_text("Withdrawn: recall or redact this item")
-    _no_violations(axe, page, "export with a withdrawn item")
+    assert_no_axe_violations(axe, page, "export with a withdrawn item")

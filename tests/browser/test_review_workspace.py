@@ -10,7 +10,6 @@ the detector can find. axe-core checks the queue and the workspace.
 from __future__ import annotations
 
 import io
-from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,8 @@ from archive.consent import Context
 from archive.models import Artefact, ArtefactKind, ArtefactStatus, ConsentLevel, Redaction, Role
 from archive.principal import participant_principal, staff_principal
 from media import faces
-from tests.browser.conftest import LiveFactory, _new_context, submit
-from tests.browser.test_analyst_search import _no_violations, _sign_in, _speech_said_twice, axe  # noqa: F401
+from tests.browser.conftest import LiveFactory, _new_context, assert_no_axe_violations, sign_in_staff_page, submit
+from tests.browser.test_analyst_search import _speech_said_twice
 
 DESKTOP = {"width": 1280, "height": 900}
 FACE = (170, 40, 290, 200)  # the astronaut's face in the 512 px portrait, x1 y1 x2 y2 (tests/test_faces.py)
@@ -52,12 +51,9 @@ def voice_note(live_services, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def portrait(live_services, tmp_path_factory):
-    source = Path(metadata.distribution("scikit-image").locate_file("skimage/data/astronaut.png"))
-    path = tmp_path_factory.mktemp("portrait") / "astronaut.jpg"
-    Image.open(source).convert("RGB").save(path, "JPEG", quality=92)
+def shared_portrait(live_services, portrait):
     with live_services.session() as db:
-        yield _shared(LiveFactory(db, live_services.storage), db, live_services, ArtefactKind.PHOTO, path, face=True)
+        yield _shared(LiveFactory(db, live_services.storage), db, live_services, ArtefactKind.PHOTO, portrait, face=True)
 
 
 @pytest.fixture
@@ -72,20 +68,20 @@ def _player_time(page) -> float:
 
 
 def test_correcting_a_transcript_beside_the_player_changes_captions_and_search(
-        desk, live_server, live_services, voice_note, expect, axe):  # noqa: F811
+        desk, live_server, live_services, voice_note, expect, axe):
     from search.service import run_search
 
     note, facilitator, analyst = voice_note
     segments = note.transcript.segments
     assert len(segments) >= 2, "the speech said twice comes out of Whisper as several lines"
     page = desk
-    _sign_in(page, facilitator)
+    sign_in_staff_page(page, facilitator)
     page.goto(f"/review/programmes/{note.session.programme.code}")
     expect(page.get_by_role("link", name="A voice note")).to_be_visible()
-    _no_violations(axe, page, "review queue")
+    assert_no_axe_violations(axe, page, "review queue")
     with page.expect_navigation():
         page.get_by_role("link", name="A voice note").click()
-    _no_violations(axe, page, "review workspace")
+    assert_no_axe_violations(axe, page, "review workspace")
 
     # Alt+Down moves to the next line: it is marked, focused and the player jumps to it.
     page.locator(f"#text-{segments[0].id}").focus()
@@ -114,10 +110,10 @@ def test_correcting_a_transcript_beside_the_player_changes_captions_and_search(
 
 
 def test_a_box_drawn_over_a_face_is_blurred_for_readers_beyond_the_team(
-        desk, browser, live_server, live_services, portrait, expect, axe):  # noqa: F811
-    photo, facilitator, analyst = portrait
+        desk, browser, live_server, live_services, shared_portrait, expect, axe):
+    photo, facilitator, analyst = shared_portrait
     page = desk
-    _sign_in(page, facilitator)
+    sign_in_staff_page(page, facilitator)
     page.goto(f"/review/items/{photo.id}")
     picture = page.locator(".chorus-review-media img")
     expect(picture).to_be_visible()
@@ -132,7 +128,7 @@ def test_a_box_drawn_over_a_face_is_blurred_for_readers_beyond_the_team(
     page.mouse.up()
     expect(page.locator(".chorus-box-outline")).to_be_visible()
     expect(page.locator("#box-x")).to_have_value(f"{x1 / natural * 100:.1f}")
-    _no_violations(axe, page, "workspace with a box drawn")
+    assert_no_axe_violations(axe, page, "workspace with a box drawn")
     submit(page, "Blur this box")
     expect(page.locator(".govuk-notification-banner--success")).to_contain_text("blurred")
     submit(page, "Mark as reviewed")
@@ -145,7 +141,7 @@ def test_a_box_drawn_over_a_face_is_blurred_for_readers_beyond_the_team(
     analyst_context = _new_context(browser, live_server, viewport=DESKTOP)
     try:
         analyst_page = analyst_context.new_page()
-        _sign_in(analyst_page, analyst)
+        sign_in_staff_page(analyst_page, analyst)
         response = analyst_page.request.get(f"{live_server.url}/media/{photo.id}/web_image")
         assert response.status == 200
         served = Path(live_services.settings.data_dir) / "served.jpg"

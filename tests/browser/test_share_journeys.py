@@ -16,27 +16,11 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from archive.models import AgeBand, Artefact, ArtefactKind, ConsentLevel, TagSource, ThemeTag
-from tests.browser.conftest import CHROMIUM_ARGS, NAVIGATION_TIMEOUT_MS, PHONE, TIMEOUT_MS
+from tests.browser.conftest import CHROMIUM_ARGS, NAVIGATION_TIMEOUT_MS, PHONE, TIMEOUT_MS, assert_no_axe_violations
 from tests.browser.test_participant_journeys import _photo
-from tests.servers import unavailable
 
 JFK = Path(__file__).resolve().parents[1] / "data" / "jfk.flac"
 SHARE_PAGES = ["photo", "drawing", "voice-note", "video-diary", "story"]
-
-
-@pytest.fixture(scope="module")
-def axe(browser):
-    try:
-        from axe_playwright_python.sync_playwright import Axe
-    except ImportError:
-        unavailable("axe-playwright-python", "pip install axe-playwright-python")
-    return Axe()
-
-
-def _no_violations(axe, page, state: str) -> None:
-    violations = axe.run(page).response["violations"]
-    described = "\n".join(f"{v['id']}: {v['help']} {[n['target'] for n in v['nodes']]}" for v in violations)
-    assert violations == [], f"{state} ({page.url}):\n{described}"
 
 
 def _signed_in(make, live_server, context, band=AgeBand.AGE_16_19, level=ConsentLevel.REPORT):
@@ -118,7 +102,7 @@ def test_a_voice_note_recorded_in_the_page_is_transcribed(microphone_page, live_
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
     # The level meter moves with the voice: the fake microphone is playing speech.
     page.wait_for_function("() => document.querySelector('[data-level]').value > 0.05")
-    _no_violations(axe, page, "recording")
+    assert_no_axe_violations(axe, page, "recording", govuk=False)
     page.get_by_role("button", name="Pause").click()
     expect(recorder.get_by_role("status")).to_contain_text("Paused")
     page.get_by_role("button", name="Carry on recording").click()
@@ -187,7 +171,7 @@ def test_a_drawing_made_with_mouse_and_keyboard_arrives_as_a_png(page, live_serv
     for _ in range(10):
         page.keyboard.press("ArrowDown")
     page.keyboard.press("Space")
-    _no_violations(axe, page, "drawing")
+    assert_no_axe_violations(axe, page, "drawing", govuk=False)
 
     page.get_by_label("Give it a name").fill("The park at night")
     page.get_by_label("Tell us about it").fill("It's too dark to play after school in winter.")
@@ -274,7 +258,7 @@ def test_progress_shows_and_a_dropped_connection_is_retried_without_a_duplicate(
     assert held, "the upload was not retried"
     expect(status.get_by_role("status")).to_contain_text(re.compile("Sending|Getting it ready"))
     assert page.locator("[data-progress]").evaluate("p => p.value") >= 0
-    _no_violations(axe, page, "upload in progress")
+    assert_no_axe_violations(axe, page, "upload in progress", govuk=False)
     upload_ids = [re.search(rb'name="upload_id"\r\n\r\n([^\r]+)\r\n', body).group(1) for body in attempts]
     assert upload_ids[0] == upload_ids[1], "the retry must send the same upload id"
     assert abs(len(attempts[0]) - len(attempts[1])) < 100  # the whole photo again, only the boundaries differ
@@ -300,7 +284,7 @@ def test_mistakes_are_shown_beside_the_field_without_losing_the_choice(page, liv
     expect(summary).to_be_focused()
     expect(page.locator("#media-error")).to_contain_text("the right kind of file")
     expect(page).to_have_title(re.compile(r"^Error: Share a photo"))
-    _no_violations(axe, page, "wrong kind of file")
+    assert_no_axe_violations(axe, page, "wrong kind of file", govuk=False)
 
     # The server's own refusals come back the same way: a story far too long.
     page.get_by_label("Choose a file").set_input_files(_photo("ok.jpg"))
@@ -309,7 +293,7 @@ def test_mistakes_are_shown_beside_the_field_without_losing_the_choice(page, liv
     expect(page.locator("#story-error")).to_contain_text("The story is too long")
     expect(summary).to_have_count(1)
     expect(page.locator("#media-error")).to_have_count(0)
-    _no_violations(axe, page, "story too long")
+    assert_no_axe_violations(axe, page, "story too long", govuk=False)
     summary.get_by_role("link").click()
     expect(page.get_by_label("Tell us about it")).to_be_focused()
     # The file chosen is still there: fixing the story is enough.
@@ -323,7 +307,7 @@ def test_share_pages_have_no_axe_violations(kind, page, live_server, make, axe):
     _signed_in(make, live_server, page.context, band=AgeBand.AGE_11_15)
     page.goto(f"/share/{kind}")
     _started(page)
-    _no_violations(axe, page, f"share-{kind}")
+    assert_no_axe_violations(axe, page, f"share-{kind}", govuk=False)
 
 
 def test_without_javascript_a_photo_with_its_story_and_picks_is_shared(nojs_page, live_server, make, db, expect):
