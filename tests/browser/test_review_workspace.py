@@ -150,3 +150,45 @@ def test_a_box_drawn_over_a_face_is_blurred_for_readers_beyond_the_team(
         assert Image.open(io.BytesIO(response.body())).size == (512, 512)
     finally:
         analyst_context.close()
+
+
+def test_reviewing_themes_on_the_page_is_what_analysis_counts(desk, live_server, live_services, make, expect, axe):
+    from archive.analysis.tags import is_counted
+    from archive.models import Polarity, TagSource, TagStatus, ThemeTag
+
+    programme = make.programme()
+    child = make.participant(make.session(programme))
+    make.consent(child, ConsentLevel.REPORT)
+    story = make.artefact(child, title="The bus", story="The bus never comes so I walk to school in the rain",
+                          reviewed=False)
+    with live_services.session() as db:
+        db.add_all([
+            ThemeTag(artefact_id=story.id, framework="determinants", theme="transport", source=TagSource.MODEL,
+                     confidence=0.81, evidence="The bus never comes"),
+            ThemeTag(artefact_id=story.id, framework="determinants", theme="housing", source=TagSource.MODEL,
+                     confidence=0.31, evidence="in the rain"),
+        ])
+        db.commit()
+    page = desk
+    sign_in_staff_page(page, make.staff(programme, Role.FACILITATOR))
+    page.goto(f"/review/items/{story.id}")
+    expect(page.locator(".chorus-evidence").first).to_have_text("The bus never comes")
+    assert_no_axe_violations(axe, page, "theme review")
+
+    transport = page.locator(".chorus-theme-review__item").filter(has_text="Transport")
+    transport.get_by_label("Barrier or asset").select_option("barrier")
+    transport.get_by_role("button", name="Accept").click()
+    expect(page.locator(".govuk-notification-banner--success")).to_contain_text("Theme updated")
+    page.locator(".chorus-theme-review__item").filter(has_text="Housing").get_by_role("button", name="Reject").click()
+    page.get_by_label("Theme", exact=True).select_option("education")
+    page.get_by_label("Barrier or asset", exact=True).last.select_option("asset")
+    page.get_by_label("The words that show it (optional)").fill("I walk to school")
+    submit(page, "Add theme")
+    expect(page.locator(".govuk-notification-banner--success")).to_contain_text("Theme added")
+
+    with live_services.session() as db:
+        tags = {t.theme: t for t in db.query(ThemeTag).filter_by(artefact_id=story.id)}
+        assert (tags["transport"].status, tags["transport"].polarity) == (TagStatus.ACCEPTED, Polarity.BARRIER)
+        assert tags["housing"].status == TagStatus.REJECTED
+        assert (tags["education"].source, tags["education"].polarity) == (TagSource.FACILITATOR, Polarity.ASSET)
+        assert {theme for theme, tag in tags.items() if is_counted(tag)} == {"transport", "education"}
