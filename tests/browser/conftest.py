@@ -130,6 +130,9 @@ def live_server(live_settings, live_services):
     from archive.web import create_app
 
     app = create_app(live_settings, services=live_services)
+    # Every browser test signs in from 127.0.0.1: the sign-in limit (10 a minute) is for people, and
+    # has its own test (tests/test_web_security.py).
+    app.config["RATELIMIT_ENABLED"] = False
     socket_map: dict = {}
     server = create_server(app, host="127.0.0.1", port=0, threads=4, map=socket_map)
     thread = threading.Thread(target=server.run, name="chorus-live-server", daemon=True)
