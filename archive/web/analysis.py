@@ -275,6 +275,27 @@ def _upload_bytes(field, limit: int) -> bytes | None:
     return upload.stream.read(limit + 1)
 
 
+def _upload_page(form, field, *, limit: int, missing: str, parse, error, save, saved: str, then: str):
+    """One upload form's round trip: read the file, check it, save it and go on, or show what is wrong.
+
+    Returns the redirect after a save, or None with the field's errors set (the caller renders, 400).
+    """
+    if not form.validate_on_submit():
+        return None
+    data = _upload_bytes(field, limit)
+    try:
+        if data is None:
+            raise error(missing)
+        parsed = parse(data)
+    except error as exc:
+        field.errors = [str(exc)]
+        return None
+    count = save(parsed)
+    db().commit()
+    flash(saved % {"count": count})
+    return redirect(then)
+
+
 @bp.route("/programme/<code>/boundaries", methods=["GET", "POST"])
 @staff_required(*UPLOAD_ROLES)
 def boundaries(code: str):
@@ -283,24 +304,17 @@ def boundaries(code: str):
 
     programme = _by_code(code, *UPLOAD_ROLES)
     form = BoundaryForm()
-    status = 200
-    if form.validate_on_submit():
-        data = _upload_bytes(form.boundaries, MAX_BYTES)
-        try:
-            if data is None:
-                raise BoundaryError(_("Choose a GeoJSON file of your area boundaries."))
-            areas = parse_boundaries(data, (form.code_property.data or "").strip() or None)
-        except BoundaryError as exc:
-            form.boundaries.errors = [str(exc)]
-            status = 400
-        else:
-            count = replace_boundaries(db(), g.principal, programme, areas)
-            db().commit()
-            flash(_("Saved %(count)d area boundaries.", count=count))
-            return redirect(url_for("analysis.map_page", programme=programme.code))
-    elif request.method == "POST":
-        status = 400
+    done = _upload_page(
+        form, form.boundaries, limit=MAX_BYTES, error=BoundaryError,
+        missing=_("Choose a GeoJSON file of your area boundaries."),
+        parse=lambda data: parse_boundaries(data, (form.code_property.data or "").strip() or None),
+        save=lambda areas: replace_boundaries(db(), g.principal, programme, areas),
+        saved=_("Saved %(count)d area boundaries."), then=url_for("analysis.map_page", programme=programme.code),
+    )
+    if done is not None:
+        return done
     current = load_boundaries(db(), programme)
+    status = 400 if request.method == "POST" else 200
     return render_template("analysis/boundaries.html", programme=programme, form=form, current=current), status
 
 
@@ -312,24 +326,16 @@ def population(code: str):
 
     programme = _by_code(code, *UPLOAD_ROLES)
     form = PopulationForm()
-    status = 200
-    if form.validate_on_submit():
-        data = _upload_bytes(form.population, MAX_BYTES)
-        try:
-            if data is None:
-                raise PopulationError(_("Choose a CSV file of population figures."))
-            rows = parse_population(data)
-        except PopulationError as exc:
-            form.population.errors = [str(exc)]
-            status = 400
-        else:
-            count = replace_population(db(), g.principal, programme, rows)
-            db().commit()
-            flash(_("Saved %(count)d population figures.", count=count))
-            return redirect(url_for("analysis.reach", programme=programme.code))
-    elif request.method == "POST":
-        status = 400
+    done = _upload_page(
+        form, form.population, limit=MAX_BYTES, error=PopulationError,
+        missing=_("Choose a CSV file of population figures."), parse=parse_population,
+        save=lambda rows: replace_population(db(), g.principal, programme, rows),
+        saved=_("Saved %(count)d population figures."), then=url_for("analysis.reach", programme=programme.code),
+    )
+    if done is not None:
+        return done
     figures = area_population(db(), programme)
+    status = 400 if request.method == "POST" else 200
     return render_template("analysis/population.html", programme=programme, form=form, figures=figures), status
 
 
