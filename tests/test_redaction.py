@@ -295,7 +295,8 @@ def test_a_video_gets_boxes_pixelated_in_every_frame_and_sound_bleeped(tmp_path)
         av.make_poster(path, stills[name], av.probe(path))
     inside, outside = (90, 70, 230, 170), (0, 0, 70, 50)
     assert detail(stills["after"], inside) < detail(stills["before"], inside) / 3
-    assert region_change(stills["before"], stills["after"], outside) < 6
+    # The clip is re-encoded, so outside the box the pixels move a little; their detail must not.
+    assert detail(stills["after"], outside) > 0.75 * detail(stills["before"], outside)
     assert tone_share(samples_16k(redacted, tmp_path), 0.6, 0.9) > 0.95
 
 
