@@ -279,6 +279,10 @@ def visible_ids(db: Session, principal: Principal, context: Context, ids: Iterab
     ids = list(ids)
     if not ids:
         return set()
-    return set(
-        db.scalars(select(Artefact.id).where(Artefact.id.in_(ids), visible_artefacts(principal, context)))
+    # Fetch by primary key and apply ``allows`` to the rows: with the rule in the WHERE, SQLite
+    # chose the programme index and read every item of the programme (30 ms a search at 100,000).
+    rows = db.execute(
+        select(Artefact.id, Artefact.status, Artefact.participant_id, Artefact.programme_id,
+               Artefact.consent_level, Artefact.reviewed_at).where(Artefact.id.in_(ids))
     )
+    return {row.id for row in rows if allows(principal, context, row)}

@@ -1,11 +1,14 @@
 """Searching the index for a principal in a consent context.
 
-The consent rule is part of the Whoosh query itself (``consent_query`` ANDed with the user's
-query), built from the same ``REQUIRED_LEVEL`` and programme roles as
-``archive.consent.visible_artefacts``. So an item the principal may not see is not a match at
-all: it is missing from the hits, the total and every facet count alike. Whoosh's own
-``filter=`` argument is not used because an allow-set that comes out empty is treated as "no
-filter" in parts of its collector code (``if allow``), which would fail open.
+The consent rule is evaluated in the same pass as the words: per segment, a mask of the
+documents the principal may find (built from the same ``REQUIRED_LEVEL`` and programme roles as
+``archive.consent.visible_artefacts``) and the chosen filters is ANDed with the query's matches
+before anything is counted, ranked or highlighted. So an item the principal may not see is not
+a match at all: it is missing from the hits, the total and every facet count alike. No consent
+context, or no programme in it, gives an empty result, never an unfiltered one.
+
+Matching and scoring run over numpy arrays (``search.engine``) rather than Whoosh's per-document
+matchers, with Whoosh's BM25F scores; see docs/search-benchmark.md for why.
 
 User text goes through a ``MultifieldParser`` limited to phrases, groups, AND/OR/NOT, boosts
 and ``field:`` prefixes on the fields in ``USER_FIELDS``; any other field (``consent_level:``,
@@ -20,12 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from whoosh import sorting
+import numpy as np
 from whoosh import query as wq
 from whoosh.index import EmptyIndexError
 from whoosh.qparser import MultifieldParser, plugins
 from whoosh.query.qcore import QueryError as WhooshQueryError
-from whoosh.searching import Searcher
 from flask_babel import gettext as _
 
 from archive.consent import REQUIRED_LEVEL, Context
@@ -34,12 +36,15 @@ from archive.principal import Principal
 
 from .errors import IndexOutOfDate, QueryError
 from .filters import Chosen, normalise_filters
-from .index import index_status, open_existing
+from .engine import SegmentEvaluator
+from .postings import read_postings
+from .readers import POSTINGS, View, current_view
+from .segment_data import NO_DATE, SegmentData
 from .schema import FACET_FIELDS, SCHEMA, TEXT_FIELDS
-from .highlight import SNIPPET_ORDER, MarkFormatter, fragmenter, plain_snippet
+from .highlight import SNIPPET_ORDER, marked, plain_snippet
 from .segments import best_segment
 
-__all__ = ["Hit", "QueryError", "SearchResult", "search", "parse_user_query", "consent_query"]
+__all__ = ["Hit", "QueryError", "SearchResult", "search", "parse_user_query"]
 
 USER_FIELDS = frozenset(TEXT_FIELDS + FACET_FIELDS + ("place",))
 FIELD_ALIASES = {"themes": ["theme"], "age_band": ["age"]}
@@ -78,30 +83,6 @@ class SearchResult:
 
 def empty_result() -> SearchResult:
     return SearchResult(total=0, hits=[], facets={name: {} for name in FACET_FIELDS})
-
-
-# ---- consent ---------------------------------------------------------------------------------
-
-
-def consent_query(principal: Principal, context: Context) -> wq.Query | None:
-    """The documents `principal` may find in `context`, as a Whoosh query; None when nothing.
-
-    Mirrors ``archive.consent.visible_artefacts``: withdrawn items are never in the index, the
-    owner context is served by the participant's own pages rather than search, and the public
-    context spans every programme.
-    """
-    if not isinstance(context, Context) or context not in REQUIRED_LEVEL:
-        return None
-    required = REQUIRED_LEVEL[context]
-    clauses: list[wq.Query] = [wq.NumericRange("consent_level", int(required), None)]
-    if context != Context.PUBLIC_EXHIBIT:
-        programmes = principal.programmes_for(context.value)
-        if not programmes:
-            return None
-        clauses.append(wq.Or([wq.Term("programme", str(p)) for p in sorted(programmes)]))
-    if required > ConsentLevel.TEAM:
-        clauses += [wq.Term("ready", True), wq.Term("reviewed", True)]
-    return wq.And(clauses)
 
 
 # ---- parsing user text -----------------------------------------------------------------------
@@ -179,82 +160,110 @@ def parse_user_query(text: str | None) -> wq.Query:
     return q
 
 
-def _any_of(name: str, values) -> wq.Query:
-    return wq.Or([wq.Term(name, v) for v in values])
+def _within(view: View, principal: Principal, context: Context, chosen: Chosen, excluded: list[str]):
+    """Per segment, the documents `principal` may find in `context` that pass the filters; None: nothing.
+
+    Mirrors ``archive.consent.visible_artefacts``: withdrawn items are never in the index, the
+    owner context is served by the participant's own pages rather than search, and the public
+    context spans every programme.
+    """
+    if not isinstance(context, Context) or context not in REQUIRED_LEVEL:
+        return None
+    required = REQUIRED_LEVEL[context]
+    programmes = None
+    if context != Context.PUBLIC_EXHIBIT:
+        programmes = {str(p) for p in principal.programmes_for(context.value)}
+        if not programmes:
+            return None
+    masks = []
+    for segment, data in view.segments:
+        mask = segment.live & (data.consent_level >= int(required))
+        if programmes is not None:
+            mask &= data.mask_any("programme", programmes)
+        if required > ConsentLevel.TEAM:
+            mask &= data.ready & data.reviewed
+        mask &= _filter_mask(data, chosen)
+        for key in excluded:
+            mask[read_postings(segment.searcher.reader(), "id", key).ids] = False
+        masks.append(mask)
+    return masks
 
 
-def filters_query(filters: dict | Chosen | None) -> wq.Query | None:
-    """Facet choices as a query: any of the values within one field, every field chosen."""
-    chosen = filters if isinstance(filters, Chosen) else normalise_filters(filters)
-    clauses = []
+def _filter_mask(data: SegmentData, chosen: Chosen):
+    """Facet choices: any of the values within one field, every field chosen."""
+    mask = np.ones(data.size, dtype=bool)
     paired = chosen.themes_with_polarity
     for key, values in chosen.values.items():
         if paired is not None and key in ("themes", "polarity"):
             continue
-        clauses.append(_any_of(key, values))
+        mask &= data.mask_any(key, values)
     if paired is not None:
-        clauses.append(_any_of("theme_polarity", paired))
+        mask &= data.mask_any("theme_polarity", paired)
     if chosen.start is not None or chosen.end is not None:
-        clauses.append(wq.DateRange("created", chosen.start, chosen.end, endexcl=True))
-    return wq.And(clauses) if clauses else None
+        mask &= data.created_between(chosen.start, chosen.end)
+    return mask
 
 
 # ---- searching -------------------------------------------------------------------------------
 
 
-def _snippet(hit) -> str:
+def _snippet(stored: dict, words: dict[str, set[str]]) -> str:
     for name in SNIPPET_ORDER:
-        marked = hit.highlights(name, top=2)
-        if marked:
-            return marked
-    return plain_snippet({name: hit.get(name) for name in SNIPPET_ORDER})
+        wanted = words.get(name)
+        if wanted:
+            found = marked(stored.get(name) or "", wanted.__contains__)
+            if found:
+                return found
+    return plain_snippet({name: stored.get(name) for name in SNIPPET_ORDER})
 
 
-def _to_hit(hit) -> Hit:
-    themes = [t for t in (hit.get("themes") or "").split(",") if t]
-    matched = {text.decode("utf-8") if isinstance(text, bytes) else text
-               for name, text in (hit.matched_terms() or ()) if name == "transcript"}
-    moment = best_segment(hit.get("segments"), matched.__contains__) if matched else None
+def _to_hit(stored: dict, words: dict[str, set[str]]) -> Hit:
+    themes = [t for t in (stored.get("themes") or "").split(",") if t]
+    spoken = words.get("transcript")
+    moment = best_segment(stored.get("segments"), spoken.__contains__) if spoken else None
     return Hit(
-        id=hit["id"], kind=hit.get("kind") or "", themes=themes, snippet=_snippet(hit),
-        title=hit.get("title") or "",
+        id=stored["id"], kind=stored.get("kind") or "", themes=themes, snippet=_snippet(stored, words),
+        title=stored.get("title") or "",
         segment_start=moment[0] if moment else None, segment_end=moment[1] if moment else None,
     )
 
 
-def _facets() -> sorting.Facets:
-    facets = sorting.Facets()
-    for name in FACET_FIELDS:
-        facets.add_field(name, allow_overlap=(name in ("themes", "polarity")), maptype=sorting.Count)
-    return facets
-
-
-def _facet_counts(results) -> dict[str, dict[str, int]]:
-    counts = {}
-    for name in FACET_FIELDS:
-        groups = results.groups(name)
-        counts[name] = {str(k): int(v) for k, v in groups.items() if k not in (None, "")}
+def _facet_counts(view: View, found: list[np.ndarray]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {name: {} for name in FACET_FIELDS}
+    for (_, data), mask in zip(view.segments, found):
+        for name in FACET_FIELDS:
+            for value, n in data.counts(name, mask).items():
+                if value:
+                    counts[name][value] = counts[name].get(value, 0) + n
     return counts
+
+
+def _ranked(view: View, found: list[np.ndarray], scores: list[np.ndarray], sort: str, wanted: int) -> list[int]:
+    """Document numbers of the first `wanted` matches in `sort` order; ties go to the earlier document."""
+    docnums, keys = [], []
+    for (segment, data), mask, score in zip(view.segments, found, scores):
+        local = np.flatnonzero(mask)
+        if sort == "relevance":
+            key = -score[local]
+        else:
+            created = data.created[local].astype(np.float64)
+            # Undated documents come last either way.
+            key = np.where(data.created[local] == NO_DATE, np.inf, -created if sort == "newest" else created)
+        if len(local) > wanted:  # only the best `wanted` of each segment can make the page
+            keep = np.argpartition(key, wanted - 1)[:wanted]
+            local, key = local[keep], key[keep]
+        docnums.append(local + segment.offset)
+        keys.append(key)
+    if not docnums:
+        return []
+    docnums_all, keys_all = np.concatenate(docnums), np.concatenate(keys)
+    order = np.lexsort((docnums_all, keys_all))[:wanted]
+    return [int(d) for d in docnums_all[order]]
 
 
 def check_sort(sort: str) -> None:
     if sort not in SORTS:
         raise QueryError(_("Sort by one of %(sorts)s.", sorts=", ".join(SORTS)))
-
-
-def _run(searcher: Searcher, q: wq.Query, page: int, pagelen: int, sort: str = "relevance") -> SearchResult:
-    ordering = {} if sort == "relevance" else {"sortedby": "created", "reverse": sort == "newest"}
-    results = searcher.search(q, limit=page * pagelen, groupedby=_facets(), terms=True, **ordering)
-    results.fragmenter = fragmenter()
-    results.formatter = MarkFormatter()
-    start = (page - 1) * pagelen
-    hits = [_to_hit(results[i]) for i in range(start, min(start + pagelen, results.scored_length()))]
-    return SearchResult(total=len(results), hits=hits, facets=_facet_counts(results))
-
-
-def _combine(parts: Iterable[wq.Query | None]) -> wq.Query:
-    present = [p for p in parts if p is not None and not isinstance(p, wq.Every)]
-    return wq.And(present) if present else wq.Every()
 
 
 def check_paging(page: int, pagelen: int) -> None:
@@ -278,40 +287,44 @@ def search(
 ) -> SearchResult:
     """Search what `principal` may see in `context`; raises QueryError for unusable text or filters.
 
-    `exclude_ids` are left out inside the query (so out of totals and facets too): the service
-    passes the items the database already hides but the index may not have caught up with.
+    `exclude_ids` are left out before anything is counted (so out of totals and facets too): the
+    service passes the items the database already hides but the index may not have caught up with.
     """
     check_paging(page, pagelen)
     check_sort(sort)
     user_q = parse_user_query(query_text)
-    chosen = filters_query(filters)
-    allowed = consent_query(principal, context)
-    if allowed is None:
-        return empty_result()
-    excluded = sorted({str(i) for i in exclude_ids})
-    unwanted = wq.Not(_any_of("id", excluded)) if excluded else None
-    q = _combine([allowed, user_q, chosen, unwanted])
+    chosen = filters if isinstance(filters, Chosen) else normalise_filters(filters)
     try:
-        return _search_once(index_dir, q, page, pagelen, sort)
+        view = current_view(index_dir)
     except (FileNotFoundError, EmptyIndexError):
-        # A reindex swapped generations between resolving the folder and opening it.
-        return _search_once(index_dir, q, page, pagelen, sort)
-
-
-def _search_once(index_dir: Path | str, q: wq.Query, page: int, pagelen: int, sort: str) -> SearchResult:
-    status = index_status(index_dir)
-    if status == "missing":
+        view = current_view(index_dir)  # a reindex swapped generations between resolving and opening
+    if view is None:
         return empty_result()
-    if status == "stale":
+    if view.stale:
         raise IndexOutOfDate(_(
             "The search index is from an older version of Chorus and is being rebuilt. "
             "Try again in a few minutes, or ask an administrator to run “chorus reindex”."
         ))
-    ix = open_existing(index_dir)
-    if ix is None:
+    within = _within(view, principal, context, chosen, sorted({str(i) for i in exclude_ids}))
+    if within is None:
         return empty_result()
     try:
-        with ix.searcher() as searcher:
-            return _run(searcher, q, page, pagelen, sort)
+        return _evaluate(view, user_q, within, page, pagelen, sort)
     except WhooshQueryError as exc:
         raise QueryError(_("The search could not be run: %(why)s", why=str(exc))) from None
+
+
+def _evaluate(view: View, user_q: wq.Query, within: list[np.ndarray], page: int, pagelen: int,
+              sort: str) -> SearchResult:
+    found, scores, words = [], [], {}
+    for (segment, data), allowed in zip(view.segments, within):
+        evaluation = SegmentEvaluator(view.searcher, segment, allowed, data.lengths, POSTINGS).evaluate(user_q)
+        found.append(evaluation.scored.matched & allowed)
+        scores.append(evaluation.scored.score)
+        for name, texts in evaluation.words.items():
+            words.setdefault(name, set()).update(texts)
+    total = int(sum(np.count_nonzero(mask) for mask in found))
+    start = (page - 1) * pagelen
+    page_docs = _ranked(view, found, scores, sort, page * pagelen)[start:] if start < total else []
+    hits = [_to_hit(view.searcher.stored_fields(docnum), words) for docnum in page_docs]
+    return SearchResult(total=total, hits=hits, facets=_facet_counts(view, found))

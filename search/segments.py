@@ -6,7 +6,9 @@ import json
 from functools import lru_cache
 from typing import Callable
 
-from .schema import english_analyzer
+from whoosh.analysis.tokenizers import default_pattern
+
+from .schema import english_analyzer, stem_word
 
 
 @lru_cache(maxsize=1)
@@ -14,9 +16,17 @@ def _analyzer():
     return english_analyzer()
 
 
+_stem = lru_cache(maxsize=50_000)(stem_word)
+
+
 def stems(text: str) -> list[str]:
-    """The indexed form of `text`'s words (lower case, stop words out, English stems)."""
-    return [token.text for token in _analyzer()(text)]
+    """The indexed form of `text`'s words: what ``english_analyzer`` gives, without its token objects.
+
+    The analyzer is a tokenizer, a lower-case filter and the stemmer; doing the same three steps
+    directly is several times faster, and every search runs this on each hit's transcript
+    segments. ``tests/test_search_engine.py`` checks the two agree.
+    """
+    return [_stem(match.group().lower()) for match in default_pattern.finditer(text)]
 
 
 def load_segments(stored) -> list[list]:
