@@ -43,7 +43,18 @@ def marked(text: str, matches: Callable[[str], bool], top: int = 2) -> str:
 
     fragments = fragmenter().fragment_tokens(text, flagged())
     best = highlight.top_fragments(fragments, top, highlight.BasicFragmentScorer(), highlight.FIRST)
+    for fragment in best:
+        _keep_labels_whole(text, fragment)
     return MarkFormatter()(text, best) if best else ""
+
+
+def _keep_labels_whole(text: str, fragment) -> None:
+    # A redacted word reads "[name]"; the tokenizer sees only "name", so a fragment starting or
+    # ending there would show "name] ..." or "... [name", which reads as a broken sentence.
+    if fragment.startchar > 0 and text[fragment.startchar - 1] == "[":
+        fragment.startchar -= 1
+    if fragment.endchar < len(text) and text[fragment.endchar] == "]":
+        fragment.endchar += 1
 
 
 def plain_snippet(texts: dict[str, str]) -> str:

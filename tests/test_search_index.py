@@ -353,8 +353,29 @@ def test_remove_artefact_leaves_no_trace_in_any_index_file(db, world, index_dir)
     assert remove_artefact(index_dir, secret.id) is False  # idempotent
 
 
+def _segment_ids(index_dir) -> set[str]:
+    return {segment.segment_id() for segment in open_index(index_dir)._segments()}
+
+
+def test_erasure_after_a_rebuild_rewrites_only_the_segment_that_held_the_item(db, world, index_dir, monkeypatch):
+    monkeypatch.setattr("search.index.SEGMENT_DOCS", 3)  # a rebuild of 9 items writes 3 or more segments
+    secret = add_artefact(db, world, story=f"My name is {CANARY}")
+    for n in range(8):
+        add_artefact(db, world, story=f"story number {n} about the bus")
+    assert reindex(db, index_dir) == 9
+    before = _segment_ids(index_dir)
+    assert len(before) >= 3
+
+    assert remove_artefact(index_dir, secret.id) is True
+
+    after = _segment_ids(index_dir)
+    assert len(before - after) == 1  # one segment rewritten, the others untouched
+    assert files_containing(index_dir.parent, CANARY) == []
+    assert search(index_dir, staff(world.programme.id, Role.FACILITATOR), Context.TEAM, "bus").total == 8
+
+
 def test_delete_without_optimise_would_leave_the_words_on_disk(tmp_path, db, world):
-    """Why remove_artefact optimises: the byte search above really can see a deleted document."""
+    """Why remove_artefact rewrites segments: the byte search above really can see a deleted document."""
     folder = tmp_path / "plain"
     folder.mkdir()
     ix = open_index(folder)
