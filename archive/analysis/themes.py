@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import labels
 from ..consent import Context, visible_artefacts
 from ..frameworks import FrameworkError, load_framework
 from ..models import AgeBand, AreaBoundary, Artefact, ArtefactKind, Participant, Polarity, Programme, ThemeTag
@@ -23,21 +24,9 @@ from ..principal import Principal
 from .disclosure import ProtectedTable, protect, threshold_for
 from .tags import counted_tags
 
-KIND_LABELS = {
-    ArtefactKind.PHOTO: lazy_gettext("Photos"),
-    ArtefactKind.DRAWING: lazy_gettext("Drawings"),
-    ArtefactKind.VOICE_NOTE: lazy_gettext("Voice notes"),
-    ArtefactKind.VIDEO_DIARY: lazy_gettext("Video diaries"),
-    ArtefactKind.TEXT_STORY: lazy_gettext("Written stories"),
-}
-POLARITY_LABELS = {Polarity.BARRIER: lazy_gettext("Barrier"), Polarity.ASSET: lazy_gettext("Asset"), Polarity.NEUTRAL: lazy_gettext("Not stated")}
-AGE_LABELS = {
-    AgeBand.FAMILY_0_5: lazy_gettext("Families, 0 to 5"),
-    AgeBand.AGE_5_11: lazy_gettext("5 to 11"),
-    AgeBand.AGE_11_15: lazy_gettext("11 to 15"),
-    AgeBand.AGE_16_19: lazy_gettext("16 to 19"),
-    AgeBand.AGE_20_25_SEND: lazy_gettext("20 to 25 (SEND)"),
-}
+KIND_LABELS = labels.KIND_PLURAL
+POLARITY_LABELS = labels.POLARITY
+AGE_LABELS = labels.AGE_BAND_SHORT
 MONTHS = (
     lazy_gettext("Jan"), lazy_gettext("Feb"), lazy_gettext("Mar"), lazy_gettext("Apr"), lazy_gettext("May"),
     lazy_gettext("Jun"), lazy_gettext("Jul"), lazy_gettext("Aug"), lazy_gettext("Sep"), lazy_gettext("Oct"),

@@ -22,6 +22,7 @@ from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from .. import labels
 from ..consent import Context, allows, may_credit, visible_artefacts
 from ..curation.redaction import hidden_words, redactions_of, shareable_text, shown_evidence
 from ..curation.shown_media import MediaState, media_state, shown_derivative
@@ -32,7 +33,6 @@ from ..models import (
     Derivative,
     ListeningSession,
     PipelineStep,
-    PlaceType,
     Polarity,
     Programme,
     Redaction,
@@ -52,29 +52,11 @@ PAGE_SIZE = 20
 MAX_VALUES = 50  # per filter: more than any vocabulary has, few enough to keep a query small
 MAX_VALUE_CHARS = 64
 
-KIND_LABELS = {
-    ArtefactKind.PHOTO: lazy_gettext("Photo"),
-    ArtefactKind.DRAWING: lazy_gettext("Drawing"),
-    ArtefactKind.VOICE_NOTE: lazy_gettext("Voice note"),
-    ArtefactKind.VIDEO_DIARY: lazy_gettext("Video diary"),
-    ArtefactKind.TEXT_STORY: lazy_gettext("Written story"),
-}
-POLARITY_LABELS = {
-    Polarity.BARRIER: lazy_gettext("Barrier"),
-    Polarity.ASSET: lazy_gettext("Asset"),
-    Polarity.NEUTRAL: lazy_gettext("Neither"),
-}
+KIND_LABELS = labels.KIND
+POLARITY_LABELS = labels.POLARITY
 # Where it happened, as the participant picked it on the share page.
 PLACE_LABELS = SHARE_PLACE_LABELS
-PLACE_TYPE_LABELS = {
-    PlaceType.SCHOOL: lazy_gettext("School"),
-    PlaceType.FAMILY_HUB: lazy_gettext("Family hub"),
-    PlaceType.YOUTH_CLUB: lazy_gettext("Youth club"),
-    PlaceType.COMMUNITY: lazy_gettext("Community venue"),
-    PlaceType.HOME: lazy_gettext("Home visit"),
-    PlaceType.ONLINE: lazy_gettext("Online"),
-    PlaceType.OTHER: lazy_gettext("Somewhere else"),
-}
+PLACE_TYPE_LABELS = labels.PLACE_TYPE
 SORTS = {
     "relevance": lazy_gettext("Best match"),
     "newest": lazy_gettext("Newest first"),

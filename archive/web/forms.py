@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from .. import labels
 from ..models import AgeBand, PlaceType
 
 LEVEL_CHOICES = [
@@ -37,13 +38,7 @@ AVATAR_LABELS = {
     "fox": lazy_gettext("Fox"), "owl": lazy_gettext("Owl"), "star": lazy_gettext("Star"), "rocket": lazy_gettext("Rocket"),
     "cat": lazy_gettext("Cat"), "tree": lazy_gettext("Tree"), "sun": lazy_gettext("Sun"), "fish": lazy_gettext("Fish"),
 }
-AGE_BAND_LABELS = {
-    AgeBand.FAMILY_0_5.value: lazy_gettext("Families with children aged 0 to 5"),
-    AgeBand.AGE_5_11.value: lazy_gettext("Children aged 5 to 11"),
-    AgeBand.AGE_11_15.value: lazy_gettext("Young people aged 11 to 15"),
-    AgeBand.AGE_16_19.value: lazy_gettext("Young people aged 16 to 19"),
-    AgeBand.AGE_20_25_SEND.value: lazy_gettext("Young adults aged 20 to 25 with SEND"),
-}
+AGE_BAND_LABELS = {band.value: label for band, label in labels.AGE_BAND.items()}
 
 
 class ParticipantDetailsForm(FlaskForm):
