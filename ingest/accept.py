@@ -4,6 +4,7 @@ master with its checksum, and record it. Nothing is acknowledged before all of t
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tempfile
 import unicodedata
@@ -16,13 +17,15 @@ from sqlalchemy.orm import Session
 
 from archive.audit import record_event
 from archive.consent import refresh_consent
-from archive.models import Artefact, ArtefactKind, Participant, Programme, TagSource, TagStatus, ThemeTag
+from archive.models import Artefact, ArtefactKind, Derivative, Participant, Programme, TagSource, TagStatus, ThemeTag
 from archive.models.base import new_uuid
 from archive.principal import Principal
+from archive.storage import StorageError
 from archive.programmes import programme_framework
 from media.av import MediaError, MediaRejected, probe, strip_metadata as strip_av_metadata
 from media.images import BadImage, strip_metadata as strip_image_metadata
 
+from .pipeline import Made, derivative_key, picture_derivatives, recorded_derivative
 from .sniff import UnsupportedFile, sniff
 
 MB = 1024 * 1024
@@ -114,8 +117,12 @@ def _existing(db: Session, participant: Participant, upload_id: str | None) -> A
     return db.scalar(select(Artefact).where(Artefact.participant_id == participant.id, Artefact.upload_id == upload_id))
 
 
-def _clean_master(kind: ArtefactKind, upload: Path, work: Path) -> tuple[Path, str]:
-    """Check the file is what it claims by content, and write the master without identifying metadata."""
+def _clean_master(kind: ArtefactKind, upload: Path, work: Path) -> tuple[Path, str, list[Made]]:
+    """Check the file is what it claims by content, and write the master without identifying metadata.
+
+    A picture's web image and thumbnail come from the same decode that proves it whole, so a
+    picture is decoded once in all; they are stored and recorded with the master.
+    """
     size = upload.stat().st_size
     if size > MAX_BYTES[kind]:
         raise UploadRejected(f"This file is too big. Please choose one under {MAX_BYTES[kind] // MB} MB.", 413)
@@ -128,10 +135,10 @@ def _clean_master(kind: ArtefactKind, upload: Path, work: Path) -> tuple[Path, s
     clean = work / f"master{sniffed.extension}"
     if sniffed.kind_family == "image":
         try:
-            stripped = strip_image_metadata(upload, clean, expected_media_type=sniffed.media_type)
+            stripped = strip_image_metadata(upload, clean, expected_media_type=sniffed.media_type, derivatives_dir=work)
         except BadImage as exc:
             raise UploadRejected(exc.message, 422) from None
-        return clean, stripped.media_type
+        return clean, stripped.media_type, picture_derivatives(stripped.derivatives)
     try:
         probed = probe(upload, media_type=sniffed.media_type)
         family = "video" if probed.has_video else "audio"
@@ -142,7 +149,7 @@ def _clean_master(kind: ArtefactKind, upload: Path, work: Path) -> tuple[Path, s
         raise UploadRejected(str(exc), 422) from None
     except MediaError:
         raise UploadRejected("This recording could not be read. It may be damaged: please try recording it again.", 422) from None
-    return clean, sniffed.media_type
+    return clean, sniffed.media_type, []
 
 
 def accept_upload(
@@ -168,23 +175,39 @@ def accept_upload(
         participant_id=participant.id, kind=submission.kind, title=submission.title, story=submission.story,
         place=submission.place, upload_id=submission.upload_id, original_name=submission.original_name,
     )
+    derivatives: list[Derivative] = []
     with tempfile.TemporaryDirectory(prefix="chorus-upload-") as work:
         if submission.kind != ArtefactKind.TEXT_STORY:
             if upload is None:
                 raise UploadRejected(f"Please choose {WANTED[submission.kind]} to send.", 400)
-            clean, media_type = _clean_master(submission.kind, upload, Path(work))
-            stored = storage.put(f"{artefact.storage_prefix}master", clean)
-            artefact.master_key, artefact.sha256, artefact.size_bytes = stored.key, stored.sha256, stored.size
+            clean, media_type, made = _clean_master(submission.kind, upload, Path(work))
+            derivatives = _store(storage, artefact, clean, made)
             artefact.media_type = media_type
-        return _record(db, storage, actor, participant, artefact, submission)
+        return _record(db, storage, actor, participant, artefact, submission, derivatives)
+
+
+def _store(storage, artefact: Artefact, master: Path, made: list[Made]) -> list[Derivative]:
+    """Store the master and the derivatives made with it, in one batch; returns their rows-to-be."""
+    try:
+        stored = storage.put_many([(f"{artefact.storage_prefix}master", master)]
+                                  + [(derivative_key(artefact, m.kind), m.path) for m in made])
+    except BaseException:
+        # Each object is whole, but the batch may be part-stored: nothing may stay without its row.
+        with contextlib.suppress(StorageError):
+            storage.delete_prefix(artefact.storage_prefix)
+        raise
+    artefact.master_key, artefact.sha256, artefact.size_bytes = stored[0].key, stored[0].sha256, stored[0].size
+    return [recorded_derivative(artefact.id, m.kind, obj, m.media_type, m.width, m.height) for m, obj in zip(made, stored[1:])]
 
 
 def _record(
-    db: Session, storage, actor: Principal, participant: Participant, artefact: Artefact, submission: Submission
+    db: Session, storage, actor: Principal, participant: Participant, artefact: Artefact, submission: Submission,
+    derivatives: list[Derivative],
 ) -> tuple[Artefact, bool]:
     programme = db.get(Programme, participant.programme_id)
     try:
         db.add(artefact)
+        db.add_all(derivatives)
         for code in submission.themes:
             db.add(ThemeTag(artefact_id=artefact.id, framework=programme.framework, theme=code,
                             source=TagSource.PARTICIPANT, status=TagStatus.SUGGESTED))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import delete
 
@@ -21,23 +23,27 @@ from archive.models import (
 )
 from media import images
 
-from .pipeline import StepContext, StepSkipped
+from .pipeline import PICTURE_DERIVATIVES, StepContext, StepSkipped, picture_derivatives
 
 PICTURE_KINDS = (ArtefactKind.PHOTO, ArtefactKind.DRAWING)
 
 
 def derivatives(ctx: StepContext) -> None:
-    """Thumbnails and a web image for pictures; 16 kHz audio, a playable proxy, poster and waveform for recordings."""
-    master = ctx.master()
-    if ctx.artefact.kind in PICTURE_KINDS:
-        made = images.make_derivatives(master, ctx.work)
-        for kind, name in (("web_image", "web"), ("thumbnail", "thumb")):
-            info = made[name]
-            ctx.store_derivative(kind, info.path, info.media_type, info.width, info.height)
-        if ctx.artefact.kind == ArtefactKind.PHOTO:
-            _detect_faces(ctx, master)
+    """Thumbnails and a web image for pictures; 16 kHz audio, a playable proxy, poster and waveform for recordings.
+
+    A picture's web image and thumbnail are made at acceptance, from the decode that checks the
+    upload; they are made here only for items accepted before that was so. Faces are looked for
+    in the web image, which shows the whole picture upright at more than the detector's size.
+    """
+    if ctx.artefact.kind not in PICTURE_KINDS:
+        _recording_derivatives(ctx, ctx.master())
         return
-    _recording_derivatives(ctx, master)
+    recorded = {kind: ctx.derivative(kind) for kind, _ in PICTURE_DERIVATIVES}
+    if None in recorded.values():
+        rows = ctx.store_derivatives(picture_derivatives(images.make_derivatives(ctx.master(), ctx.work)))
+        recorded = {row.kind: row for row in rows}
+    if ctx.artefact.kind == ArtefactKind.PHOTO:
+        _detect_faces(ctx, lambda: ctx.fetch(recorded["web_image"].object_key, "web.jpg"))
 
 
 def _recording_derivatives(ctx: StepContext, master) -> None:
@@ -54,7 +60,7 @@ def _recording_derivatives(ctx: StepContext, master) -> None:
         with images.open_image(poster) as img:
             size = img.size
         ctx.store_derivative("poster", poster, "image/jpeg", *size)
-        _detect_faces(ctx, poster)  # one frame only: the identity review must not read "none" as "nobody"
+        _detect_faces(ctx, lambda: poster)  # one frame only: the identity review must not read "none" as "nobody"
     if not probed.has_audio:
         return
     wav = ctx.work / "audio16k.wav"
@@ -65,11 +71,12 @@ def _recording_derivatives(ctx: StepContext, master) -> None:
     ctx.store_derivative("waveform", peaks, "application/json")
 
 
-def _detect_faces(ctx: StepContext, picture) -> None:
+def _detect_faces(ctx: StepContext, picture: Callable[[], Path]) -> None:
+    """Flag the item for the identity review if `picture()` shows a face (it is only fetched when looked at)."""
     from media import faces
 
     # A picture whose faces could not be looked for goes to the identity review: never unblurred by default.
-    found = faces.detect_faces(picture) if faces.available() else None
+    found = faces.detect_faces(picture()) if faces.available() else None
     ctx.ensure_live()
     ctx.artefact.has_faces = found is None or bool(found)
 

@@ -1,6 +1,8 @@
 """Safe image handling: open under caps, strip identifying metadata, make web sizes.
 
-Every image Chorus keeps passes through here, in a worker, never in the web process:
+Every image Chorus keeps passes through here: at acceptance (in the upload request or the bulk
+importer, which strip the upload and make the web image and thumbnail) and in the pipeline's
+worker (detectors, and derivatives for items accepted before acceptance made them):
 
 * :func:`open_image` lets only the JPEG, PNG, WebP, GIF and HEIF decoders near the bytes
   (``Image.open(formats=...)``), refuses anything over :data:`MAX_PIXELS` before a pixel is
@@ -10,7 +12,9 @@ Every image Chorus keeps passes through here, in a worker, never in the web proc
   JPEGs keep their exact compressed pixels; other formats are re-encoded with the
   orientation applied. The upload itself still holds the location, so callers strip before
   the first checksum and keep only the master.
-* :func:`make_derivatives` decodes a master once and writes a web image and a thumbnail.
+* :func:`make_derivatives` decodes a master once and writes a web image and a thumbnail;
+  :func:`strip_metadata` can write them too, from the decode that checks the upload, so a
+  picture taken in is decoded once in all.
 * :func:`scaled_upright` gives the detectors (OCR, faces) a small upright copy to look at.
 
 ``docs/media-safety.md`` explains each decision and cap.
@@ -21,10 +25,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import struct
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pillow_heif
@@ -51,6 +56,11 @@ MEDIA_TYPE_OF_FORMAT = {
 _FORMAT_OF_MEDIA_TYPE = {**{v: k for k, v in MEDIA_TYPE_OF_FORMAT.items()}, "image/heif": "HEIF"}
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Keep two freed image blocks (16 MB at most each) for the next picture instead of returning them
+# to the system: a photo's decode, resize and turn need fresh memory each time, and faulting it in
+# again costs about 8 ms a photo. An operator's PILLOW_BLOCKS_MAX still wins.
+if "PILLOW_BLOCKS_MAX" not in os.environ:
+    Image.core.set_blocks_max(2)
 # Thumbnails, depth maps and auxiliary images inside a HEIC are never needed: don't parse them.
 pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
@@ -98,7 +108,8 @@ class StrippedImage:
     """The master as written. ``width``/``height`` are as displayed, orientation applied.
 
     ``reencoded`` is False when the pixels are the upload's own (JPEG); ``first_frame_only``
-    is True when an animation was reduced to its first frame.
+    is True when an animation was reduced to its first frame. ``derivatives`` holds the web
+    image and thumbnail when they were asked for (as :func:`make_derivatives` returns them).
     """
 
     media_type: str
@@ -106,6 +117,7 @@ class StrippedImage:
     height: int
     reencoded: bool = True
     first_frame_only: bool = False
+    derivatives: dict[str, DerivativeInfo] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -193,8 +205,9 @@ def _displayed_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
 
 
 def _oriented(img: Image.Image, orientation: int) -> Image.Image:
+    """``img`` turned upright: a new image, or ``img`` itself when it already is."""
     method = _TRANSPOSE_FOR_ORIENTATION.get(orientation)
-    return img.transpose(method) if method is not None else img.copy()
+    return img.transpose(method) if method is not None else img
 
 
 def _is_animated(img: Image.Image) -> bool:
@@ -241,19 +254,22 @@ def strip_metadata(
     dst: str | os.PathLike[str],
     *,
     expected_media_type: str | None = None,
+    derivatives_dir: str | os.PathLike[str] | None = None,
 ) -> StrippedImage:
     """Write the cleaned master of ``src`` to ``dst`` and describe it.
 
     ``expected_media_type`` is what :func:`ingest.sniff.sniff` found; when the decoder
     disagrees the file is refused, so a polyglot can't pass as one type and parse as another.
-    Nothing is written at ``dst`` unless the whole image decoded.
+    Nothing is written at ``dst`` unless the whole image decoded. With ``derivatives_dir``
+    the web image and thumbnail are written there too, from that same decode.
     """
     src, dst = Path(src), Path(dst)
+    out = Path(derivatives_dir) if derivatives_dir is not None else None
     with open_image(src) as img:
         _check_expected_format(img, expected_media_type)
         if _format(img) == "JPEG":
-            return _strip_jpeg(src, dst, img)
-        return _reencode_master(img, dst)
+            return _strip_jpeg(src, dst, img, out)
+        return _reencode_master(img, dst, out)
 
 
 def _format(img: Image.Image) -> str | None:
@@ -269,13 +285,17 @@ def _check_expected_format(img: Image.Image, expected_media_type: str | None) ->
         raise BadImage(_MISMATCH)
 
 
-def _strip_jpeg(src: Path, dst: Path, img: ImageFile.ImageFile) -> StrippedImage:
+def _strip_jpeg(src: Path, dst: Path, img: ImageFile.ImageFile, derivatives_dir: Path | None) -> StrippedImage:
     orientation = _orientation(img)
     size, mode = img.size, img.mode
-    # Decoding at 1/8 scale still Huffman-decodes every block, so truncation and corruption
-    # are caught with 1/64 of the memory of a full decode.
-    img.draft(img.mode, (max(1, img.width // 8), max(1, img.height // 8)))
-    _decode(img)
+    web = None
+    if derivatives_dir is not None:
+        web = _web_frame(img)  # a decode at the web image's scale reads every block too: it is the check
+    else:
+        # Decoding at 1/8 scale still Huffman-decodes every block, so truncation and corruption
+        # are caught with 1/64 of the memory of a full decode.
+        img.draft(img.mode, (max(1, img.width // 8), max(1, img.height // 8)))
+        _decode(img)
     cleaned = jpeg_without_metadata(src.read_bytes(), orientation)
 
     def write(tmp: Path) -> None:
@@ -284,7 +304,8 @@ def _strip_jpeg(src: Path, dst: Path, img: ImageFile.ImageFile) -> StrippedImage
 
     _write_atomically(dst, write)
     width, height = _displayed_size(size, orientation)
-    return StrippedImage("image/jpeg", width, height, reencoded=False)
+    derivatives = _save_derivatives(web, derivatives_dir) if web is not None else {}
+    return StrippedImage("image/jpeg", width, height, reencoded=False, derivatives=derivatives)
 
 
 def _verify_same_jpeg(path: Path, size: tuple[int, int], mode: str) -> None:
@@ -293,7 +314,7 @@ def _verify_same_jpeg(path: Path, size: tuple[int, int], mode: str) -> None:
             raise BadImage(_DAMAGED)
 
 
-def _reencode_master(img: ImageFile.ImageFile, dst: Path) -> StrippedImage:
+def _reencode_master(img: ImageFile.ImageFile, dst: Path, derivatives_dir: Path | None) -> StrippedImage:
     source_format = _format(img)
     first_frame_only = _is_animated(img)
     if first_frame_only:
@@ -302,7 +323,11 @@ def _reencode_master(img: ImageFile.ImageFile, dst: Path) -> StrippedImage:
     frame = _bare(_oriented(img, _orientation(img)), keep_icc=True)
     media_type, save = _master_encoder(source_format, frame)
     _write_atomically(dst, save)
-    return StrippedImage(media_type, frame.width, frame.height, True, first_frame_only)
+    derivatives = {}
+    if derivatives_dir is not None:
+        web = _web_ready(_shrunk(_resizable(frame), _fit(frame.size, WEB_LONG_SIDE)), frame.info.get("icc_profile"))
+        derivatives = _save_derivatives(web, derivatives_dir)
+    return StrippedImage(media_type, frame.width, frame.height, True, first_frame_only, derivatives)
 
 
 def _has_alpha(img: Image.Image) -> bool:
@@ -353,7 +378,7 @@ def jpeg_without_metadata(data: bytes, orientation: int = 1) -> bytes:
     at = 1 if seen_jfif else 0
     if orientation != 1:
         kept.insert(at, _orientation_only_exif(orientation))
-    return b"\xff\xd8" + b"".join(kept)
+    return b"".join([b"\xff\xd8", *kept])
 
 
 def _is_decoding_segment(marker: int, segment: bytes) -> bool:
@@ -395,7 +420,7 @@ def _jpeg_segments(data: bytes) -> Iterator[tuple[int, bytes]]:
             raise BadImage(_DAMAGED)
         if marker == _SOS:
             end = _entropy_end(data, end)
-        yield marker, b"\xff" + bytes((marker,)) + data[pos:end]
+        yield marker, data[pos - 2 : end]  # the marker is the 0xFF and byte just before `pos`: one copy of a scan
         pos = end
 
 
@@ -415,19 +440,17 @@ def _next_marker(data: bytes, pos: int) -> tuple[int, int]:
             return pos, marker
 
 
+# A marker ends a scan's compressed data: 0xFF followed by anything but a stuffed zero, a restart
+# marker or another 0xFF (fill). Searched in C: a byte-by-byte loop in Python costs ~15 ms a photo.
+_SCAN_END = re.compile(rb"\xff(?=[^\x00\xd0-\xd7\xff])")
+
+
 def _entropy_end(data: bytes, pos: int) -> int:
     """Where a scan's compressed data ends: the first marker that is not a restart marker."""
-    while True:
-        pos = data.find(b"\xff", pos)
-        if pos < 0 or pos + 1 >= len(data):
-            raise BadImage(_DAMAGED)
-        following = data[pos + 1]
-        if following == 0x00 or 0xD0 <= following <= 0xD7:
-            pos += 2
-        elif following == 0xFF:
-            pos += 1
-        else:
-            return pos
+    found = _SCAN_END.search(data, pos)
+    if found is None:
+        raise BadImage(_DAMAGED)
+    return found.start()
 
 
 # --- derivatives ---------------------------------------------------------------------------------
@@ -444,14 +467,13 @@ def make_derivatives(
     thumbnail is made from the web image. Outputs are sRGB JPEGs without any metadata,
     upright, with transparency flattened onto white. Small pictures are never enlarged.
     """
-    out_dir = Path(out_dir)
     with open_image(master_path) as img:
-        key = _file_key(master_path)
-        full_size = _displayed_size(img.size, _orientation(img))
         web = _web_frame(img)
-    _remember_web_frame(key, web, full_size)
-    thumb = web.copy()
-    thumb.thumbnail((THUMB_LONG_SIDE, THUMB_LONG_SIDE), _RESAMPLE, reducing_gap=2.0)
+    return _save_derivatives(web, Path(out_dir))
+
+
+def _save_derivatives(web: Image.Image, out_dir: Path) -> dict[str, DerivativeInfo]:
+    thumb = _shrunk(web, _fit(web.size, THUMB_LONG_SIDE), reducing_gap=2.0)
     return {
         "web": _save_derivative(web, out_dir / "web.jpg", WEB_QUALITY, progressive=True),
         "thumb": _save_derivative(thumb, out_dir / "thumb.jpg", THUMB_QUALITY, progressive=False),
@@ -471,6 +493,7 @@ def _fit(size: tuple[int, int], long_side: int) -> tuple[int, int]:
 
 
 def _web_frame(img: ImageFile.ImageFile) -> Image.Image:
+    """The web image's pixels from an opened, not yet decoded picture: the one decode it gets."""
     orientation = _orientation(img)
     icc = img.info.get("icc_profile")
     target = _fit(img.size, WEB_LONG_SIDE)
@@ -480,10 +503,15 @@ def _web_frame(img: ImageFile.ImageFile) -> Image.Image:
     # other formats ignore it and are shrunk by reduce() inside resize(reducing_gap=...).
     img.draft("RGB", target)
     _decode(img)
-    frame = _resizable(img)
-    if frame.size != target:
-        frame = frame.resize(target, _RESAMPLE, reducing_gap=3.0)
-    frame = _oriented(frame, orientation)
+    return _web_ready(_oriented(_shrunk(_resizable(img), target), orientation), icc)
+
+
+def _shrunk(frame: Image.Image, target: tuple[int, int], reducing_gap: float = 3.0) -> Image.Image:
+    """A new image at the target size (a copy when already there: the opened file is closed soon)."""
+    return frame.copy() if frame.size == target else frame.resize(target, _RESAMPLE, reducing_gap=reducing_gap)
+
+
+def _web_ready(frame: Image.Image, icc: bytes | None) -> Image.Image:
     return _flattened(_as_srgb(frame, icc))
 
 
@@ -530,46 +558,6 @@ def _save_derivative(frame: Image.Image, path: Path, quality: int, progressive: 
 
 # --- pictures for the detectors ------------------------------------------------------------------
 
-# The derivatives step looks for faces in the master right after making its web image, and
-# the face detector wants a small upright copy that the web image already is. So the last web
-# image made is kept (one picture, about 6 MB), and a detector asking for the same file,
-# unchanged, at no more than its size gets it instead of decoding the master again (a 1/4-scale
-# decode of a 12 MP JPEG is about 35 ms). The key is the file's identity and change times; a
-# later step that fetches its own copy of the master decodes that copy as before.
-
-
-@dataclass(frozen=True)
-class _WebFrame:
-    key: tuple[object, ...]
-    frame: Image.Image  # upright RGB, sRGB, long side at most WEB_LONG_SIDE
-    full_size: tuple[int, int]  # the master as displayed
-
-
-_last_web_frame: _WebFrame | None = None
-
-
-def _file_key(path: str | os.PathLike[str]) -> tuple[object, ...]:
-    st = os.stat(path)
-    return (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-def _remember_web_frame(key: tuple[object, ...], frame: Image.Image, full_size: tuple[int, int]) -> None:
-    global _last_web_frame
-    _last_web_frame = _WebFrame(key, frame, full_size)
-
-
-def _web_frame_for(path: str | os.PathLike[str], long_side: int) -> _WebFrame | None:
-    remembered = _last_web_frame  # one read: another thread may replace it meanwhile
-    if remembered is None:
-        return None
-    try:
-        if remembered.key != _file_key(path):
-            return None
-    except OSError:
-        return None
-    whole = remembered.frame.size == remembered.full_size
-    return remembered if whole or max(remembered.frame.size) >= long_side else None
-
 
 def scaled_upright(
     path: str | os.PathLike[str], long_side: int, *, resample: Image.Resampling, reducing_gap: float
@@ -579,11 +567,6 @@ def scaled_upright(
     Detectors report boxes in the scaled picture; the full size maps them back to the
     picture as people see it.
     """
-    remembered = _web_frame_for(path, long_side)
-    if remembered is not None:
-        upright = remembered.frame.copy()
-        upright.thumbnail((long_side, long_side), resample, reducing_gap=reducing_gap)
-        return upright, remembered.full_size
     with open_image(path) as img:
         full_size = _displayed_size(img.size, _orientation(img))
         if img.format in ("JPEG", "MPO"):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import zipfile
 from pathlib import Path
 
@@ -10,8 +12,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from archive.models import Artefact, ArtefactKind, ArtefactStatus, ConsentLevel, TagSource, ThemeTag
+from archive.fsck import fsck
+from archive.models import Artefact, ArtefactKind, ArtefactStatus, ConsentLevel, Derivative, TagSource, ThemeTag
 from archive.principal import participant_principal
+from archive.storage import StorageUnavailable
 from ingest.accept import Submission, UploadRejected, accept_upload, safe_original_name
 
 GPS_CANARY = b"CANARY-GPS-53.7626"
@@ -54,13 +58,48 @@ def test_photo_loses_gps_before_the_first_checksum(db, services, child, tmp_path
     assert artefact.original_name == "IMG_0001.JPG"
 
 
+def test_a_photo_is_acknowledged_with_its_web_image_and_thumbnail_stored_and_recorded(db, services, child, tmp_path):
+    artefact, _ = _accept(db, services, child, ArtefactKind.PHOTO, _jpeg_with_gps(tmp_path / "p.jpg"))
+    db.expire_all()
+    rows = {d.kind: d for d in db.scalars(select(Derivative).where(Derivative.artefact_id == artefact.id))}
+    assert set(rows) == {"web_image", "thumbnail"}
+    assert (rows["web_image"].width, rows["web_image"].height) == (640, 480)
+    assert (rows["thumbnail"].width, rows["thumbnail"].height) == (320, 240)
+    for row in rows.values():
+        data = (services.settings.media_dir / row.object_key).read_bytes()
+        assert row.sha256 == hashlib.sha256(data).hexdigest() and row.size_bytes == len(data)
+        assert GPS_CANARY not in data and row.media_type == "image/jpeg"
+    assert fsck(db, services.storage).clean
+
+
+def test_a_batch_stored_in_part_is_removed_and_nothing_recorded(db, services, child, tmp_path, monkeypatch):
+    real_replace, renamed = os.replace, []
+
+    def second_rename_fails(src, dst):
+        if Path(dst).is_relative_to(services.settings.media_dir):  # into the store, not the upload's scratch folder
+            if renamed:
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            renamed.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", second_rename_fails)
+    with pytest.raises(StorageUnavailable):
+        _accept(db, services, child, ArtefactKind.PHOTO, _jpeg_with_gps(tmp_path / "p.jpg"))
+    assert renamed and not Path(renamed[0]).exists()  # the master was in place, then removed
+    db.rollback()
+    assert db.scalar(select(func.count(Artefact.id))) == 0
+    assert _stored_everything(services) == []
+
+
 def test_same_upload_id_twice_is_one_artefact(db, services, child, tmp_path):
     photo = _jpeg_with_gps(tmp_path / "a.jpg")
     first, created_first = _accept(db, services, child, ArtefactKind.PHOTO, photo, upload_id="retry-abcdef12")
     again, created_again = _accept(db, services, child, ArtefactKind.PHOTO, photo, upload_id="retry-abcdef12")
     assert (created_first, created_again) == (True, False) and first.id == again.id
     assert db.scalar(select(func.count(Artefact.id))) == 1
-    assert len(_stored_everything(services)) == 1
+    stored = [p.relative_to(services.settings.media_dir).as_posix() for p in _stored_everything(services)]
+    prefix = first.storage_prefix
+    assert sorted(stored) == [f"{prefix}derivatives/thumbnail", f"{prefix}derivatives/web_image", f"{prefix}master"]
 
 
 def _html(path):
@@ -152,7 +191,7 @@ def test_storage_failure_leaves_no_row(db, services, child, tmp_path, monkeypatc
     def broken_put(*args, **kwargs):
         raise StorageUnavailable("disk full")
 
-    monkeypatch.setattr(services.storage, "put", broken_put)
+    monkeypatch.setattr(services.storage, "put_many", broken_put)
     with pytest.raises(StorageUnavailable):
         _accept(db, services, child, ArtefactKind.PHOTO, _jpeg_with_gps(tmp_path / "p.jpg"))
     db.rollback()

@@ -28,7 +28,6 @@ from media.images import (
     ImageTooLarge,
     make_derivatives,
     open_image,
-    scaled_upright,
     strip_metadata,
 )
 
@@ -271,14 +270,15 @@ def test_junk_between_segments_is_skipped_like_libjpeg(tmp_path):
 # --- damaged, wrong or oversized input -------------------------------------------------------
 
 
+@pytest.mark.parametrize("with_derivatives", [False, True])
 @pytest.mark.parametrize("keep", [0.5, 0.9])
-def test_truncated_jpeg_is_refused_and_nothing_is_written(tmp_path, keep):
+def test_truncated_jpeg_is_refused_and_nothing_is_written(tmp_path, keep, with_derivatives):
     whole = phone_jpeg(tmp_path / "whole.jpg").read_bytes()
     src = tmp_path / "cut.jpg"
     src.write_bytes(whole[: int(len(whole) * keep)])
     master = tmp_path / "out" / "master.jpg"
     with pytest.raises(BadImage) as caught:
-        strip_metadata(src, master)
+        strip_metadata(src, master, derivatives_dir=master.parent if with_derivatives else None)
     assert "damaged or incomplete" in caught.value.message
     assert not master.exists()
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
@@ -550,40 +550,49 @@ def _spy_decodes(monkeypatch) -> list[tuple[int, int]]:
     real_load = ImageFile.ImageFile.load
 
     def spying_load(self):
-        loads.append(self.size)
+        if getattr(self, "tile", None):  # a decode still to do, not a no-op on loaded pixels
+            loads.append(self.size)
         return real_load(self)
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", spying_load)
     return loads
 
 
-def test_detectors_reuse_the_web_image_of_the_same_unchanged_master(tmp_path, monkeypatch):
-    src = phone_jpeg(tmp_path / "big.jpg", size=(4000, 3000), orientation=6)
-    make_derivatives(src, tmp_path / "derived")
-    fresh_cache = images._last_web_frame
-    images._last_web_frame = None
-    decoded, full = scaled_upright(src, 640, resample=Image.Resampling.BILINEAR, reducing_gap=2.0)
-    images._last_web_frame = fresh_cache
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_derivatives_made_while_stripping_come_from_the_one_checking_decode(tmp_path, monkeypatch, orientation):
+    src = phone_jpeg(tmp_path / "big.jpg", size=(4000, 3000), orientation=orientation)
     loads = _spy_decodes(monkeypatch)
-    reused, reused_full = scaled_upright(src, 640, resample=Image.Resampling.BILINEAR, reducing_gap=2.0)
-    assert loads == []  # the master was not decoded again
-    assert reused_full == full == (3000, 4000)
-    assert reused.size == decoded.size == (480, 640)
-    difference = ImageChops.difference(reused, decoded).convert("L").getextrema()[1]
-    assert difference < 40  # the same picture, resampled along another path
-    # Bigger than the web image: decode the master after all.
-    scaled_upright(src, 2000, resample=Image.Resampling.BILINEAR, reducing_gap=2.0)
-    assert loads
+    result = strip_metadata(src, tmp_path / "master.jpg", expected_media_type="image/jpeg",
+                            derivatives_dir=tmp_path / "with")
+    assert loads == [(2000, 1500)]  # one decode, at the web image's scale, which also proves the file whole
+    monkeypatch.undo()
+    from_master = make_derivatives(tmp_path / "master.jpg", tmp_path / "after")
+    upright_size = (3000, 4000) if orientation == 6 else (4000, 3000)
+    assert (result.width, result.height) == upright_size
+    for name in ("web", "thumb"):
+        made, again = result.derivatives[name], from_master[name]
+        assert (made.width, made.height) == (again.width, again.height)
+        assert leaked(made.path) == []
+        with Image.open(made.path) as one, Image.open(again.path) as other:
+            assert ImageChops.difference(one, other).convert("L").getextrema()[1] < 8
 
 
-def test_a_changed_master_is_decoded_again(tmp_path, monkeypatch):
-    src = tmp_path / "p.jpg"
-    picture((2400, 1800)).save(src, "JPEG", quality=85)
-    make_derivatives(src, tmp_path / "derived")
-    picture((1800, 2400)).save(src, "JPEG", quality=85)  # same path, new picture
-    loads = _spy_decodes(monkeypatch)
-    upright_copy, full = scaled_upright(src, 640, resample=Image.Resampling.BILINEAR, reducing_gap=2.0)
-    assert loads and full == (1800, 2400) and upright_copy.size == (480, 640)
+@pytest.mark.parametrize("kind", ["png", "webp"])
+def test_upright_pictures_are_cleaned_and_derived_too(tmp_path, kind):
+    src = tmp_path / f"drawing.{kind}"
+    if kind == "png":
+        png_with_metadata(src, orientation=1)
+    else:
+        picture().save(src, "WEBP", quality=80, exif=location_exif(1), xmp=XMP.decode())
+    master = tmp_path / f"master.{kind}"
+    result = strip_metadata(src, master, derivatives_dir=tmp_path)
+    assert (result.width, result.height) == (480, 320)
+    for path in [master, result.derivatives["web"].path, result.derivatives["thumb"].path]:
+        assert leaked(path) == [], path.name
+        with Image.open(path) as img:
+            assert dict(img.getexif()) == {} and not {"xmp", "XML:com.adobe.xmp", "Comment"} & set(img.info)
+    with Image.open(master) as img:
+        assert img.convert("RGB").tobytes() == upright(src).convert("RGB").tobytes()
 
 
 def test_pillow_cap_is_lowered_for_the_whole_process():

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import delete, event, select
 
+from archive import schema
 from archive.consent import Context
 from archive.erasure import withdraw_artefact
+from archive.fsck import fsck
 from archive.models import Artefact, ArtefactKind, ArtefactStatus, ConsentLevel, Derivative, PipelineStep, Role, StepState
 from archive.principal import Principal, participant_principal
+from archive.services import Services
+from archive.settings import load_settings
 from ingest.accept import Submission, accept_upload
 from ingest.pipeline import retry_failed, run_pipeline
 from ingest.steps import STEP_FUNCTIONS
 from search.query import search
+from tests.conftest import Factory
 
 
 @pytest.fixture
@@ -84,6 +92,125 @@ def test_a_step_left_running_by_a_killed_worker_runs_again(db, services, child, 
     db.expire_all()
     assert _steps(db, artefact)["derivatives"].state == StepState.RUNNING
     assert run_pipeline(services, artefact.id) == ArtefactStatus.READY
+
+
+def _sync_levels_of_commits(engine) -> list[int]:
+    """The SQLite ``synchronous`` level each commit on `engine` is made with (2 FULL: on disk when it returns)."""
+    levels: list[int] = []
+
+    def record(conn) -> None:
+        levels.append(conn.connection.dbapi_connection.execute("PRAGMA synchronous").fetchone()[0])
+
+    event.listen(engine, "commit", record)
+    return levels
+
+
+def _pooled_sync_levels(engine) -> set[int]:
+    with contextlib.ExitStack() as stack:
+        conns = [stack.enter_context(engine.connect()) for _ in range(engine.pool.size())]
+        return {conn.exec_driver_sql("PRAGMA synchronous").scalar() for conn in conns}
+
+
+def test_only_the_commit_that_brings_an_item_to_rest_waits_for_the_disk(db, services, child, tmp_path):
+    levels = _sync_levels_of_commits(services.engine)
+    artefact = _photo(db, services, child, tmp_path)
+    assert levels == [2]  # the acknowledged upload is on disk before accept_upload returns
+    levels.clear()
+    assert run_pipeline(services, artefact.id) == ArtefactStatus.READY
+    # One commit a step (its start, with the previous result), one for the last result, then "ready", synced;
+    # syncing the log writes out the earlier commits with it.
+    assert levels == [1, 1, 1, 1, 1, 2]
+    assert _pooled_sync_levels(services.engine) == {2}  # no other session inherits the relaxed setting
+
+
+def test_on_postgresql_steps_commit_without_waiting_and_the_item_at_rest_waits(tmp_path, fresh_postgres_url):
+    # The test server commits without waiting by default; this connection's default is to wait, as in production.
+    url = f"{fresh_postgres_url}?options=-c%20synchronous_commit%3Don"
+    services = Services(load_settings(data_dir=tmp_path / "data", database_url=url, queue_url="memory://"))
+    schema.upgrade(services.engine)
+    settings_seen: list[str] = []
+    event.listen(services.engine, "commit", lambda conn: settings_seen.append(
+        conn.connection.dbapi_connection.execute("SHOW synchronous_commit").fetchone()[0]))
+    try:
+        with services.session() as db:
+            make = Factory(db, services.storage)
+            participant = make.participant(make.session(make.programme()))
+            make.consent(participant, ConsentLevel.TEAM)
+            artefact = _photo(db, services, participant, tmp_path)
+            settings_seen.clear()
+            assert run_pipeline(services, artefact.id) == ArtefactStatus.READY
+        assert settings_seen == ["off"] * 5 + ["on"]
+    finally:
+        services.close()
+
+
+def test_a_failure_is_recorded_on_disk_at_once(db, services, child, tmp_path):
+    artefact = _photo(db, services, child, tmp_path)
+    levels = _sync_levels_of_commits(services.engine)
+
+    def broken_tag(ctx):
+        raise RuntimeError("the theme model could not be loaded")
+
+    with pytest.raises(RuntimeError):
+        run_pipeline(services, artefact.id, {**STEP_FUNCTIONS, "tag": broken_tag})
+    assert levels[-1] == 2 and levels[:-1] == [1, 1, 1]
+    assert _pooled_sync_levels(services.engine) == {2}
+
+
+def _forget_picture_derivatives(db, services, artefact):
+    """As for an item accepted before pictures got their derivatives at acceptance."""
+    db.execute(delete(Derivative).where(Derivative.artefact_id == artefact.id))
+    db.commit()
+    services.storage.delete_prefix(f"{artefact.storage_prefix}derivatives/")
+
+
+def test_a_crash_between_storing_derivatives_and_the_commit_is_repaired_by_the_rerun(db, services, child, tmp_path):
+    artefact = _photo(db, services, child, tmp_path)
+    _forget_picture_derivatives(db, services, artefact)
+
+    def derive_then_die(ctx):
+        STEP_FUNCTIONS["derivatives"](ctx)
+        raise KeyboardInterrupt  # the worker dies after storing, before the result is committed
+
+    with pytest.raises(KeyboardInterrupt):
+        run_pipeline(services, artefact.id, {**STEP_FUNCTIONS, "derivatives": derive_then_die})
+    db.expire_all()
+    assert _steps(db, artefact)["derivatives"].state == StepState.RUNNING
+    assert db.scalars(select(Derivative).where(Derivative.artefact_id == artefact.id)).all() == []
+    assert not fsck(db, services.storage).clean  # the stored files have no rows yet
+    assert _pooled_sync_levels(services.engine) == {2}
+
+    assert run_pipeline(services, artefact.id) == ArtefactStatus.READY
+    db.expire_all()
+    rows = db.scalars(select(Derivative).where(Derivative.artefact_id == artefact.id)).all()
+    assert {r.kind for r in rows} >= {"web_image", "thumbnail"}
+    report = fsck(db, services.storage)  # the rerun wrote the same keys: every stored object has its row
+    assert report.clean and report.untracked == []
+
+
+def test_a_worker_killed_after_a_relaxed_commit_keeps_what_it_committed(db, services, child, tmp_path):
+    artefact = _photo(db, services, child, tmp_path)
+    _forget_picture_derivatives(db, services, artefact)
+
+    def die(ctx):
+        os._exit(86)  # the process ends at once: no exception handler, no clean-up runs
+
+    pid = os.fork()
+    if pid == 0:
+        try:
+            services.engine.dispose(close=False)  # the parent's connections are not the child's to use
+            run_pipeline(services, artefact.id, {**STEP_FUNCTIONS, "extract_text": die})
+        finally:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 86
+    db.expire_all()
+    steps = _steps(db, artefact)
+    assert (steps["derivatives"].state, steps["extract_text"].state) == (StepState.DONE, StepState.RUNNING)
+    assert {r.kind for r in db.scalars(select(Derivative).where(Derivative.artefact_id == artefact.id))} == {
+        "web_image", "thumbnail"}
+    assert run_pipeline(services, artefact.id) == ArtefactStatus.READY
+    assert fsck(db, services.storage).clean
 
 
 def test_withdrawal_during_processing_resurrects_nothing(db, services, child, tmp_path):

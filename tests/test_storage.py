@@ -240,6 +240,60 @@ def test_key_with_space_from_a_path(store, canary, tmp_path):
     assert list(store.storage.iter_keys()) == [key]
 
 
+def test_a_batch_is_stored_whole_and_in_order(store, canary):
+    prefix = new_prefix()
+    contents = {prefix + "master": payload(canary, BIG), prefix + "derivatives/web_image": payload(canary),
+                prefix + "derivatives/thumbnail": b"thumb"}
+    stored = store.storage.put_many([(key, io.BytesIO(data)) for key, data in contents.items()])
+    assert [(s.key, s.sha256, s.size) for s in stored] == [
+        (key, hashlib.sha256(data).hexdigest(), len(data)) for key, data in contents.items()]
+    for key, data in contents.items():
+        with store.storage.open(key) as stream:
+            assert stream.read() == data
+    assert sorted(store.storage.iter_keys(prefix)) == sorted(contents)
+    assert store.leftovers() == []
+
+
+def test_a_batch_broken_off_midway_leaves_nothing_half_written(store, canary):
+    prefix = new_prefix()
+    with pytest.raises(OSError):
+        store.storage.put_many([(prefix + "master", io.BytesIO(b"whole")),
+                                (prefix + "derivatives/web_image", FailingSource(payload(canary)))])
+    assert store.leftovers() == [] and store.grep(canary) == []
+    # An object stored before the failure is whole; the local store renames nothing until all are written.
+    expected = [] if isinstance(store, LocalHarness) else [prefix + "master"]
+    assert list(store.storage.iter_keys(prefix)) == expected
+    for key in expected:
+        assert store.storage.sha256(key) == hashlib.sha256(b"whole").hexdigest()
+
+
+def test_local_batch_syncs_files_before_renaming_and_each_folder_once_after(tmp_path, monkeypatch):
+    storage = LocalStorage(tmp_path / "media")
+    (tmp_path / "media").mkdir()
+    prefix = new_prefix()
+    keys = [prefix + "master", prefix + "derivatives/web_image", prefix + "derivatives/thumbnail"]
+    synced, real_fsync = [], os.fsync
+
+    def spying_fsync(fd: int) -> None:
+        path = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        in_place = [key for key in keys if (storage.root / key).exists()]
+        synced.append((path, in_place))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spying_fsync)
+    storage.put_many([(key, io.BytesIO(key.encode())) for key in keys])
+
+    files = [(path, in_place) for path, in_place in synced if path.is_file() or path.parent.name == ".tmp"]
+    folders = [(path, in_place) for path, in_place in synced if (path, in_place) not in files]
+    # Each file is synced in its temp folder while nothing is in place yet: no half-synced object under a key.
+    assert len(files) == 3 and all(path.parent == storage.root / ".tmp" and in_place == [] for path, in_place in files)
+    # Then every folder that gained an entry is synced once, after every object is in place.
+    root = storage.root
+    assert sorted(path for path, _ in folders) == sorted(
+        [root, root / "artefacts", root / prefix.rstrip("/"), root / prefix / "derivatives"])
+    assert all(in_place == keys for _, in_place in folders)
+
+
 @pytest.mark.parametrize(
     "key",
     ["", "/artefacts/x", "artefacts/../x", "..", "artefacts/./x", "artefacts//x", "artefacts/x/",

@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterator, Union
+from typing import BinaryIO, Callable, Iterator, Sequence, Union
 
 CHUNK_BYTES = 1024 * 1024
 MAX_KEY_LENGTH = 512
@@ -147,6 +147,16 @@ class Storage(abc.ABC):
         If `expected_sha256` is given and differs, or the read-back differs, ChecksumMismatch is
         raised and nothing new is left behind (no temp file, no object, no object version).
         """
+
+    def put_many(self, items: Sequence[tuple[str, Source]]) -> list[StoredObject]:
+        """Store several objects, as ``put`` does each one; returns them in the same order.
+
+        Each object is atomic and checksummed as with ``put``; the batch as a whole is not: when
+        this raises, some of the objects may be stored. Callers that record the objects do so
+        after this returns, and erase the artefact's folder when it fails. A store may write the
+        batch faster than one ``put`` after another (the local disk waits for it once, not per file).
+        """
+        return [self.put(key, source) for key, source in items]
 
     @abc.abstractmethod
     def open(self, key: str) -> BinaryIO:
