@@ -90,6 +90,7 @@ def _run_server(svc: Services, host: str, port: int, worker: bool) -> None:
 
     from ingest.jobs import bind_services, warm_up
     from ingest.queue import start_embedded_consumer
+    from ingest.resume import requeue_unfinished
 
     from .web import create_app
 
@@ -97,6 +98,9 @@ def _run_server(svc: Services, host: str, port: int, worker: bool) -> None:
     svc.storage.check()
     app = create_app(svc.settings, services=svc)
     bind_services(svc)
+    if worker and svc.settings.uses_embedded_queue:
+        # Before the worker starts, this process is the only one that could be processing.
+        requeue_unfinished(svc, quiet_for=timedelta(0))
     stop = start_embedded_consumer(svc.huey) if worker else None
     if worker:
         warm_up()
@@ -130,10 +134,13 @@ def worker(ctx, workers):
 
     from ingest.jobs import bind_services, warm_up
     from ingest.queue import check_queue
+    from ingest.resume import requeue_unfinished
 
     svc = _ready_services(ctx)
     check_queue(svc.huey)
     bind_services(svc)
+    # Other workers may be running jobs now, so only items quiet for longer than any step takes.
+    requeue_unfinished(svc)
     warm_up()
     Consumer(svc.huey, workers=workers, worker_type="thread").run()
 

@@ -12,7 +12,9 @@ from archive.principal import SYSTEM
 from archive.services import Services
 from archive.settings import load_settings
 
-from .queue import task
+from huey import crontab
+
+from .queue import periodic_task, task
 
 log = logging.getLogger(__name__)
 _services: Services | None = None
@@ -96,6 +98,14 @@ def redact_media_job(artefact_id: str) -> None:
     from .redaction import build_redacted_media
 
     build_redacted_media(services(), uuid.UUID(artefact_id))
+
+
+@periodic_task(crontab(minute="*/10"))
+def requeue_stopped_job() -> None:
+    """Give items whose worker died a new job (``ingest.resume``)."""
+    from .resume import requeue_unfinished
+
+    requeue_unfinished(services())
 
 
 def queue_erasure(artefact_ids) -> None:

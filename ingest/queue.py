@@ -99,15 +99,15 @@ def get_huey() -> Huey:
 class LazyTask:
     """A task function declared with :func:`task`, bound to each huey instance on demand."""
 
-    def __init__(self, func: Callable, options: dict):
+    def __init__(self, func: Callable, register: Callable[[Huey], Callable]):
         self.func = func
-        self.options = options
+        self.register = register  # huey -> its decorator for this task
         self._wrappers: WeakKeyDictionary[Huey, TaskWrapper] = WeakKeyDictionary()
 
     def bind(self, huey: Huey) -> TaskWrapper:
         wrapper = self._wrappers.get(huey)
         if wrapper is None:
-            wrapper = self._wrappers[huey] = huey.task(**self.options)(self.func)
+            wrapper = self._wrappers[huey] = self.register(huey)(self.func)
         return wrapper
 
     def __call__(self, *args, **kwargs):
@@ -119,9 +119,17 @@ class LazyTask:
 
 def task(**options) -> Callable[[Callable], LazyTask]:
     """Declare a queue task; ``options`` are huey's (``retries``, ``retry_delay``, ...)."""
+    return _declare(lambda huey: huey.task(**options))
 
+
+def periodic_task(validate_datetime: Callable, **options) -> Callable[[Callable], LazyTask]:
+    """Declare a task the consumer's scheduler runs whenever `validate_datetime` (a huey ``crontab``) says."""
+    return _declare(lambda huey: huey.periodic_task(validate_datetime, **options))
+
+
+def _declare(register: Callable[[Huey], Callable]) -> Callable[[Callable], LazyTask]:
     def decorate(func: Callable) -> LazyTask:
-        lazy = LazyTask(func, options)
+        lazy = LazyTask(func, register)
         _tasks.append(lazy)
         if _huey is not None:
             lazy.bind(_huey)
