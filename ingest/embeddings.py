@@ -145,6 +145,10 @@ class Embedder:
     def dimension(self) -> int:
         return DIMENSION
 
+    def vocabulary(self) -> frozenset[str]:
+        """The whole words the tokenizer holds; anything else it cuts into pieces."""
+        return frozenset(w for w in self._tokenizer.get_vocab() if not w.startswith("##"))
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One row per text, float32, unit length; a blank text gives a zero row."""
         texts = list(texts)

@@ -5,11 +5,13 @@ between commas and joining words ("and", "so", "cos"). Every unit is scored agai
 theme of the programme's framework with three signals (docs/theme-tagging.md says what
 each can and cannot do; bench/tagging.py measures them):
 
-1. **Meaning.** The unit is embedded with a small sentence model (``ingest.embeddings``)
+1. **Meaning.** The unit is rewritten in plain words (``ingest.wording``: text-speak,
+   slang and spelling slips), embedded with a small sentence model (``ingest.embeddings``)
    and compared with the theme's anchors: its example phrases, description, label and
    child label. The score is the mean of the ``top_k`` best cosine similarities, with
    both sides centred on the framework's mean anchor, so what every sentence about
-   family life shares drops out and what tells the themes apart remains.
+   family life shares drops out and what tells the themes apart remains. A linear
+   classifier fitted on the same anchors adds ``probe_weight`` times its reading.
 2. **Everyday words.** A unit that uses a topic word for a theme ("skint", "landlord",
    "bus pass", "CAMHS") gains ``cue_weight``; a setting word ("after school", "at dinner",
    "my sister") gains a fraction of it, because such words often say only where, when or
@@ -42,6 +44,7 @@ from archive.frameworks import Framework, Theme, load_framework
 from archive.models.enums import Polarity
 
 from .embeddings import Embedder, get_embedder
+from .wording import Plainer
 
 __all__ = [
     "DEFAULT_PARAMS",
@@ -71,32 +74,34 @@ __all__ = [
 class Params:
     """The knobs of the decision; the defaults come from ``python -m bench.tagging --tune``."""
 
-    top_k: int = 12
-    cue_weight: float = 0.15
+    top_k: int = 8
+    # Weight of the theme read by a linear classifier over the anchors (see ThemeIndex).
+    probe_weight: float = 0.3
+    cue_weight: float = 0.1
     # A setting word ("after school", "at dinner") counts this fraction of a topic word.
-    setting_weight: float = 0.5
-    # A participant's pick is a prior: +0.1 on the score is about +2.0 on the logit of the
-    # calibrated confidence, i.e. the odds of the theme times ~7. It lifts a theme the text
+    setting_weight: float = 0.25
+    # A participant's pick is a prior: +0.1 on the score is about +1.5 on the logit of the
+    # calibrated confidence, i.e. the odds of the theme times ~4.6. It lifts a theme the text
     # already leans towards; it does not invent one the words do not resemble. No labelled
     # picks exist yet to fit this, so it is set, not tuned.
     pick_weight: float = 0.1
-    threshold: float = 0.25
+    threshold: float = 0.4
     margin: float = 0.02
     # Confidence = 1 / (1 + exp(-(slope * (score - centre) + gap * (score - unit best)))):
     # a theme well behind the best theme of its own clause is less likely to be meant.
-    calibration_slope: float = 20.0
-    calibration_centre: float = 0.304
-    calibration_gap: float = 10.0
+    calibration_slope: float = 15.2
+    calibration_centre: float = 0.457
+    calibration_gap: float = 4.6
     # Polarity: weights of the theme margin, global margin and word cues; > 0 means barrier.
-    polarity_theme: float = 0.5
+    polarity_theme: float = 0.0
     polarity_global: float = 0.5
-    polarity_cues: float = 0.2
+    polarity_cues: float = 0.1
     # Weight of the evidence's surroundings (the whole text, or its sentence in a long
     # one): "got my GCSE results and I passed maths" is good news only in its second half.
     polarity_context: float = 0.5
     # Subtracted before the sign is read: the embedding margins lean towards barrier on
     # any mention of a hardship ("the foodbank sorted us out"), so zero is not neutral.
-    polarity_bias: float = 0.06
+    polarity_bias: float = 0.04
 
 
 DEFAULT_PARAMS = Params()
@@ -446,6 +451,13 @@ def _word_pattern(words: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w'])(?:{words})(?![\w'])")
 
 
+# Words that make a hardship smaller or past: "less stressed", "not as worried", "no
+# longer scared"; and what after a hardship says it has ended: "not lonely any more".
+_SOFTENERS = r"less|no longer|not as|not so|not that|hardly ever|used to"
+_RELIEF = r"anymore|any more|no more|has gone|have gone|went away|has stopped|have stopped"
+_SOFTENER_RE = _word_pattern(_SOFTENERS)
+# Matched from the end of the barrier word: up to three words, then the ending.
+_RELIEF_RE = re.compile(rf"(?:\W+\w+){{0,3}}?\W+(?:{_RELIEF})(?![\w'])")
 _NEGATOR_RE = _word_pattern(_NEGATORS)
 _BARRIER_RE = _word_pattern(_BARRIER_WORDS)
 _ASSET_RE = _word_pattern(_ASSET_WORDS)
@@ -464,15 +476,23 @@ def cue_polarity(text: str) -> float:
     A negator turns an asset word up to three words after it ("don't really like") into a
     barrier. It turns a barrier word straight after it ("not poorly", "never hungry") into
     an asset, and then is not counted itself; a wider reach would misread "can't stop crying".
+    A softener up to three words before a barrier word ("less stressed", "used to get
+    bullied"), or an ending up to three words after it ("the pain has gone"), makes it an
+    asset too.
     """
     text = _normalise(text)
     asset = len(_IDIOM_RE.findall(text))
     text = _IDIOM_RE.sub(lambda m: " " * len(m.group()), text)
+    # A softener's own "not" or "no" ("not as", "no longer") is not a negator as well.
+    softeners = [m.start() for m in _SOFTENER_RE.finditer(text)]
+    text = _SOFTENER_RE.sub(lambda m: "~" * len(m.group()), text)
     negators = [m.start() for m in _NEGATOR_RE.finditer(text)]
     barrier = len(negators)
     for match in _BARRIER_RE.finditer(text):
         if _negated(text, match.start(), negators, 1):
             barrier -= 1
+            asset += 1
+        elif _negated(text, match.start(), softeners, 3) or _RELIEF_RE.match(text, match.end()):
             asset += 1
         else:
             barrier += 1
@@ -497,6 +517,12 @@ class ThemeIndex:
     polarity_anchors: np.ndarray  # example phrases used for polarity across all themes
     polarity_barrier: np.ndarray
     centre: np.ndarray
+    # Ridge regression from a centred vector (plus a constant) to its theme, fitted on the
+    # anchors: where the top-k mean asks "which phrases is this like?", the probe asks
+    # "which directions tell this theme from the others?", and reads paraphrases that sit
+    # near no single phrase.
+    probe: np.ndarray  # (dimension + 1) x themes
+    plainer: Plainer
     topic_cues: tuple[re.Pattern[str] | None, ...]
     setting_cues: tuple[re.Pattern[str] | None, ...]
 
@@ -522,6 +548,26 @@ def _polarity_examples(framework: Framework) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
+# Small: the anchors are few (50 a theme) but the probe must not learn them by heart.
+_PROBE_RIDGE = 0.3
+
+
+def _fit_probe(anchors: np.ndarray, owner: np.ndarray, themes: int) -> np.ndarray:
+    x = np.column_stack([anchors, np.ones(len(anchors))]).astype(np.float64)
+    penalty = _PROBE_RIDGE * np.eye(x.shape[1])
+    penalty[-1, -1] = 0.0  # the constant is not shrunk
+    return np.linalg.solve(x.T @ x + penalty, x.T @ np.eye(themes)[owner]).astype(np.float32)
+
+
+def _lexicon(framework: Framework, texts: Iterable[str]) -> set[str]:
+    """The framework's own words, which spelling slips are corrected towards."""
+    words = set(re.findall(r"[a-z]+", " ".join(texts).lower()))
+    for theme in framework.themes:
+        for alternation in filter(None, cue_words(framework, theme)):
+            words.update(w for w in alternation.split("|") if w.isalpha())
+    return words
+
+
 @lru_cache(maxsize=16)
 def theme_index(framework: Framework, embedder: Embedder) -> ThemeIndex:
     """The framework's anchors embedded and centred; cached because it costs ~0.5 s."""
@@ -530,18 +576,23 @@ def theme_index(framework: Framework, embedder: Embedder) -> ThemeIndex:
     # Most polarity phrases are anchors too; each distinct text is embedded once.
     texts = list(dict.fromkeys([text for _, text, _ in rows] + [text for text, _ in polarity]))
     where = {text: i for i, text in enumerate(texts)}
-    raw = embedder.embed(texts)
+    plainer = Plainer(_lexicon(framework, texts), embedder.vocabulary())
+    raw = embedder.embed([plainer(text) for text in texts])
     centre = raw[[where[text] for _, text, _ in rows]].mean(axis=0)
     vectors = _unit_rows(raw - centre)
+    anchors = vectors[[where[text] for _, text, _ in rows]]
+    owner = np.array([pos for pos, _, _ in rows])
     return ThemeIndex(
         framework=framework,
-        anchors=vectors[[where[text] for _, text, _ in rows]],
-        owner=np.array([pos for pos, _, _ in rows]),
+        anchors=anchors,
+        owner=owner,
         barrier=np.array([pol == "barrier" for _, _, pol in rows]),
         asset=np.array([pol == "asset" for _, _, pol in rows]),
         polarity_anchors=vectors[[where[text] for text, _ in polarity]],
         polarity_barrier=np.array([p == "barrier" for _, p in polarity]),
         centre=centre,
+        probe=_fit_probe(anchors, owner, len(framework.themes)),
+        plainer=plainer,
         topic_cues=tuple(_cue_pattern(cue_words(framework, t)[0]) for t in framework.themes),
         setting_cues=tuple(_cue_pattern(cue_words(framework, t)[1]) for t in framework.themes),
     )
@@ -559,14 +610,14 @@ class Analysis:
     topic_cues: np.ndarray  # units x themes, 1.0 where the unit uses a topic word
     setting_cues: np.ndarray  # units x themes, 1.0 where the unit uses a setting word
     cue_polarity: np.ndarray  # per unit, see cue_polarity()
+    probe: np.ndarray  # units x themes, the anchors' classifier (ThemeIndex.probe)
 
 
-def _cue_matrix(units: Sequence[Unit], patterns: Sequence[re.Pattern[str] | None]) -> np.ndarray:
-    texts = [_normalise(u.text) for u in units]
+def _cue_matrix(texts: Sequence[str], patterns: Sequence[re.Pattern[str] | None]) -> np.ndarray:
     return np.array(
         [[1.0 if p is not None and p.search(t) else 0.0 for p in patterns] for t in texts],
         dtype=np.float32,
-    ).reshape(len(units), len(patterns))
+    ).reshape(len(texts), len(patterns))
 
 
 def analyse(
@@ -579,17 +630,22 @@ def analyse(
     embedder = embedder or get_embedder()
     index = theme_index(framework, embedder)
     units = tuple(units_of(text, segments))
-    vectors = _unit_rows(embedder.embed([u.text for u in units]) - index.centre) if units else (
+    # The model and the word lists read the plain wording; evidence quotes the original.
+    plain = [index.plainer(u.text) for u in units]
+    vectors = _unit_rows(embedder.embed(plain) - index.centre) if units else (
         np.zeros((0, index.anchors.shape[1]), dtype=np.float32)
     )
+    # A word list may hold the slang itself ("skint") or its plain meaning ("money").
+    both = [f"{_normalise(u.text)}\n{p}" for u, p in zip(units, plain, strict=True)]
     return Analysis(
         index=index,
         units=units,
         similarity=vectors @ index.anchors.T,
         polarity_similarity=vectors @ index.polarity_anchors.T,
-        topic_cues=_cue_matrix(units, index.topic_cues),
-        setting_cues=_cue_matrix(units, index.setting_cues),
-        cue_polarity=np.array([cue_polarity(u.text) for u in units], dtype=np.float32),
+        topic_cues=_cue_matrix(both, index.topic_cues),
+        setting_cues=_cue_matrix(both, index.setting_cues),
+        cue_polarity=np.array([cue_polarity(p) for p in plain], dtype=np.float32),
+        probe=vectors @ index.probe[:-1] + index.probe[-1],
     )
 
 
@@ -621,7 +677,7 @@ def theme_scores(analysis: Analysis, params: Params, meaning: np.ndarray | None 
     if meaning is None:
         meaning = meaning_scores(analysis, params.top_k)
     words = np.maximum(analysis.topic_cues, params.setting_weight * analysis.setting_cues)
-    return meaning + params.cue_weight * words
+    return meaning + params.probe_weight * analysis.probe + params.cue_weight * words
 
 
 def _margin(similarity: np.ndarray, barrier: np.ndarray, asset: np.ndarray, k: int) -> float:
