@@ -38,7 +38,7 @@ from whoosh import index as whoosh_index
 from whoosh.index import Index
 from whoosh.reading import SegmentReader
 
-from archive.curation.redaction import shareable_text
+from archive.curation.redaction import shareable_text, text_redactions_of_many
 from archive.models import (
     Artefact,
     ArtefactStatus,
@@ -225,13 +225,16 @@ def _person_attr(artefact: Artefact, participant_attr: str, session_attr: str) -
     return _text(value)
 
 
-def document_for(artefact: Artefact) -> dict:
-    """The index document for one artefact; fields with no value are left out."""
+def document_for(artefact: Artefact, text_redactions: list | None = None) -> dict:
+    """The index document for one artefact; fields with no value are left out.
+
+    `text_redactions`: the artefact's text redactions when the caller fetched them for many items.
+    """
     tags = _live_tags(artefact)
     session = getattr(artefact, "session", None)
     # The words as readers beyond the team read them: hidden names are "[name]" in the index too,
     # so no snippet, facet or search can bring them back (team members read originals on the item).
-    shared = shareable_text(object_session(artefact), artefact)
+    shared = shareable_text(object_session(artefact), artefact, text_redactions)
     segments = [[float(s.start), float(s.end), s.text.strip()] for s in shared.segments if s.text.strip()]
     doc = {
         "id": str(artefact.id),
@@ -363,6 +366,29 @@ def reindex(db: Session, index_dir: Path | str, *, timeout: float = WRITE_TIMEOU
     return count
 
 
+def searchable_documents(db: Session) -> Iterator[tuple[Artefact, dict]]:
+    """Every artefact someone may search, with its index document, for a rebuild of either backend.
+
+    Redactions are fetched for a batch of items at once: one query an item was most of the
+    time spent building documents (0.3 of 0.45 ms an item on SQLite).
+    """
+    batch: list[Artefact] = []
+    for artefact in _searchable_artefacts(db):
+        batch.append(artefact)
+        if len(batch) == _REINDEX_BATCH:
+            yield from _documents(db, batch)
+            batch = []
+    yield from _documents(db, batch)
+
+
+def _documents(db: Session, batch: list[Artefact]) -> Iterator[tuple[Artefact, dict]]:
+    if not batch:
+        return
+    redactions = text_redactions_of_many(db, [artefact.id for artefact in batch])
+    for artefact in batch:
+        yield artefact, document_for(artefact, redactions.get(artefact.id, []))
+
+
 def _searchable_artefacts(db: Session) -> Iterator[Artefact]:
     stmt = (
         select(Artefact)
@@ -407,10 +433,10 @@ def _stop_writer(writer) -> None:
 def _fill(ix: Index, db: Session) -> int:
     writer, count = None, 0
     try:
-        for artefact in _searchable_artefacts(db):
+        for _, document in searchable_documents(db):
             if writer is None:
                 writer = _bulk_writer(ix)
-            writer.add_document(**document_for(artefact))
+            writer.add_document(**document)
             count += 1
             if count % SEGMENT_DOCS == 0:
                 writer.commit(merge=False)  # segments of bounded size keep erasure cheap

@@ -75,7 +75,7 @@ from archive.principal import Principal
 from .errors import QueryError
 from .filters import Chosen, normalise_filters
 from .highlight import SNIPPET_ORDER, marked, plain_snippet
-from .index import _searchable_artefacts, document_for, is_searchable
+from .index import document_for, is_searchable, searchable_documents
 from .query import Hit, SearchResult, check_paging, check_sort, empty_result, parse_user_query
 from .schema import FACET_FIELDS, TEXT_FIELDS
 from .segments import best_segment, stems
@@ -130,8 +130,7 @@ def _tsquery(expression):
     return func.to_tsquery(SIMPLE, cast(expression, Text))
 
 
-def _staged_row(artefact: Artefact) -> tuple:
-    doc = document_for(artefact)
+def _staged_row(artefact: Artefact, doc: dict) -> tuple:
     texts = {name: doc.get(name, "") for name in TEXT_FIELDS}
     row = {
         "artefact_id": artefact.id, "session_id": artefact.session_id,
@@ -184,10 +183,10 @@ def _write(db: Session, staged) -> None:
 
 
 def _stage_one(artefact: Artefact):
-    return values(*_staged_columns(), name="staged").data([_staged_row(artefact)])
+    return values(*_staged_columns(), name="staged").data([_staged_row(artefact, document_for(artefact))])
 
 
-def _stage_all(db: Session, artefacts: Iterator[Artefact]) -> tuple[Table, int]:
+def _stage_all(db: Session, documents: Iterator[tuple[Artefact, dict]]) -> tuple[Table, int]:
     """Every document COPYed into a temporary table (dropped at commit); returns it and the count.
 
     COPY in batches: the artefacts are read through a server-side cursor on the same connection,
@@ -206,8 +205,8 @@ def _stage_all(db: Session, artefacts: Iterator[Artefact]) -> tuple[Table, int]:
                 copy.write_row(row)
         batch.clear()
 
-    for artefact in artefacts:
-        batch.append(_staged_row(artefact))
+    for artefact, doc in documents:
+        batch.append(_staged_row(artefact, doc))
         count += 1
         if len(batch) >= _COPY_BATCH:
             flush()
@@ -290,7 +289,7 @@ class PostgresBackend:
     def reindex(self, db: Session) -> int:
         """Rebuild every row from the artefacts in one transaction: searches see the old rows until it commits."""
         _check_dialect(db)
-        staged, count = _stage_all(db, _searchable_artefacts(db))
+        staged, count = _stage_all(db, searchable_documents(db))
         # From here to the commit no artefact changes (consent changes wait a few seconds), so
         # the consent columns copied below cannot miss one.
         db.execute(text("LOCK TABLE artefact IN SHARE MODE"))

@@ -453,6 +453,25 @@ def test_reindex_rebuilds_from_the_database_without_withdrawn_items(db, world, i
     assert files_containing(index_dir.parent, CANARY) == []
 
 
+def test_reindex_applies_each_items_own_redactions_across_batches(db, world, index_dir, monkeypatch):
+    from archive.models import Redaction
+
+    monkeypatch.setattr("search.index._REINDEX_BATCH", 2)  # five items: three batches of redaction lookups
+    facilitator = staff(world.programme.id, Role.FACILITATOR)
+    items = [add_artefact(db, world, story=f"{CANARY if n in (1, 4) else 'nobody'} walks to the park")
+             for n in range(5)]
+    db.add_all(Redaction(artefact_id=items[n].id, kind="text", source="story", start=0, end=len(CANARY), label="name")
+               for n in (1, 4))
+    db.commit()
+
+    assert reindex(db, index_dir) == 5
+
+    assert files_containing(index_dir.parent, CANARY) == []
+    hidden = search(index_dir, facilitator, Context.TEAM, "name")
+    assert ids(hidden) == {str(items[1].id), str(items[4].id)}
+    assert search(index_dir, facilitator, Context.TEAM, "nobody").total == 3
+
+
 def test_reindex_replaces_a_plain_index_folder_and_stale_generations(db, world, tmp_path):
     index_dir = tmp_path / "index"
     index_dir.mkdir()

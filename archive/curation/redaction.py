@@ -256,9 +256,21 @@ class ShareableText:
         return " ".join(s.text.strip() for s in self.segments if s.text.strip())
 
 
-def shareable_text(db: Session, artefact: Artefact) -> ShareableText:
+def text_redactions_of_many(db: Session, artefact_ids) -> dict:
+    """Each artefact's text redactions, in one query: for rebuilding the index without one query an item."""
+    found: dict = {}
+    query = select(Redaction).where(Redaction.artefact_id.in_(list(artefact_ids)), Redaction.kind == "text")
+    for redaction in db.scalars(query.order_by(Redaction.id)):
+        found.setdefault(redaction.artefact_id, []).append(redaction)
+    return found
+
+
+def shareable_text(db: Session, artefact: Artefact, text_redactions: list[Redaction] | None = None) -> ShareableText:
+    """The item's words as readers beyond the team read them; `text_redactions` when already fetched."""
     spans: dict[tuple[str, int | None], list[Span]] = {}
-    for redaction in redactions_of(db, artefact.id, "text"):
+    if text_redactions is None:
+        text_redactions = redactions_of(db, artefact.id, "text")
+    for redaction in text_redactions:
         key = (redaction.source, redaction.segment_id)
         spans.setdefault(key, []).append(Span(redaction.start, redaction.end, redaction.label))
 
