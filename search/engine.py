@@ -7,12 +7,13 @@ leaf of the query tree becomes arrays (the term's postings, ``search.postings``)
 operator a numpy operation over a segment's documents, so a search over 87,000 items does its
 matching, scoring, counting and ranking in a few milliseconds.
 
-Scores are Whoosh's BM25F, computed from the same statistics (the top-level searcher's idf and
-average field lengths, each document's stored length byte), so the ranking is Whoosh's:
-``tests/test_search_engine.py`` compares scores with Whoosh's own on term and boolean queries.
+Scores are Whoosh's BM25F formula, with its collection statistics (document count, document
+frequency, average field length) counted over the documents the searcher may find rather than
+the whole index (``VisibleStats``: hidden items must not even change the order of visible ones).
+``tests/test_search_engine.py`` gives Whoosh's own scorer the same statistics and compares.
 Phrases are checked from positions, for the documents that have every word and pass the consent
-and filter mask. A query node this module does not know is run through Whoosh's own matcher, so
-the parser can grow without this failing open or closed.
+and filter mask. A query node this module does not know is refused with ``QueryError``: the
+parser makes none, and Whoosh's own matchers were wrong for some (AND NOT inside REQUIRE).
 
 Decoded posting lists are kept in a bounded cache shared by the process (``PostingCache``):
 segments never change after they are written, so an entry is valid until its segment goes.
@@ -21,6 +22,7 @@ segments never change after they are written, so an entry is valid until its seg
 from __future__ import annotations
 
 import functools
+import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from threading import Lock
@@ -31,6 +33,9 @@ from whoosh.reading import IndexReader
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
+from flask_babel import gettext as _
+
+from .errors import QueryError
 from .postings import Postings, read_postings
 
 CACHE_BYTES = 96 * 1024 * 1024  # decoded postings kept per process; the 100,000-item index needs about 60 MB
@@ -98,11 +103,47 @@ class Evaluation:
     words: dict[str, set[str]] = field(default_factory=dict)
 
 
+class VisibleStats:
+    """BM25's collection statistics (documents, document frequency, average length) over only the
+    documents the searcher may find.
+
+    Whoosh's come from the whole index: other programmes' items, items beyond the searcher's
+    consent level and deleted old versions all change a word's rarity, and so the order of the
+    hits the searcher does see. Comparing orders would then tell an analyst which words children
+    in another programme use. Counted over the consent and filter mask, nothing outside it has
+    any effect on the answer.
+    """
+
+    def __init__(self, segments: list[tuple[Segment, np.ndarray, dict]], cache: PostingCache):
+        self._segments = segments  # (segment, mask of documents that may be found, field lengths)
+        self._cache = cache
+        self.count = sum(int(np.count_nonzero(mask)) for _, mask, _ in segments)
+        self._idf: dict[tuple[str, str], float] = {}
+        self._average: dict[str, float] = {}
+
+    def idf(self, name: str, text: str) -> float:
+        """Whoosh's idf, log(N / (df + 1)) + 1, with N and df counted among the findable documents."""
+        key = (name, text)
+        if key not in self._idf:
+            df = sum(int(np.count_nonzero(mask[self._cache.get(segment.key, segment.searcher.reader(), name, text).ids]))
+                     for segment, mask, _ in self._segments)
+            self._idf[key] = math.log(self.count / (df + 1)) + 1 if self.count else 0.0
+        return self._idf[key]
+
+    def average_length(self, name: str) -> float:
+        if name not in self._average:
+            total = sum(float(lengths[name][mask].sum()) for _, mask, lengths in self._segments)
+            self._average[name] = (total / self.count if self.count else 0.0) or 1.0
+        return self._average[name]
+
+
 class SegmentEvaluator:
     """Runs one query over one segment; `within` limits phrase checks to documents that may be shown."""
 
-    def __init__(self, top: Searcher, segment: Segment, within: np.ndarray, lengths: dict, cache: PostingCache):
+    def __init__(self, top: Searcher, segment: Segment, within: np.ndarray, lengths: dict, cache: PostingCache,
+                 stats: VisibleStats):
         self.top, self.segment, self.within, self.lengths, self.cache = top, segment, within, lengths, cache
+        self.stats = stats
         self.reader = segment.searcher.reader()
         self.size = len(segment.live)
         self.words: dict[str, set[str]] = {}
@@ -131,12 +172,17 @@ class SegmentEvaluator:
         if isinstance(q, wq.AndNot):
             a, b = self._node(q.a, negated), self._node(q.b, not negated)
             return self._boosted(self._keep(a, a.matched & ~b.matched), q.boost)
+        if isinstance(q, wq.Require):
+            a, b = self._node(q.a, negated), self._node(q.b, negated)
+            return self._boosted(self._keep(a, a.matched & b.matched), q.boost)  # scored by its left side
         if isinstance(q, wq.AndMaybe):
             a, b = self._node(q.a, negated), self._node(q.b, negated)
             return self._boosted(Scored(a.matched, a.score + b.score * a.matched), q.boost)
         if type(q) in (wq.And, wq.Or) and not getattr(q, "minmatch", 0):
             return self._boosted(self._compound(q, negated), q.boost)
-        return self._with_whoosh(q)
+        # The parser (``search.query.parse_user_query``) makes none of the others; Whoosh's own
+        # matchers are not a safe fallback (its AND NOT inside REQUIRE returned excluded items).
+        raise QueryError(_("The search could not be understood: check quotes and brackets."))
 
     def _nothing(self) -> Scored:
         return Scored(np.zeros(self.size, dtype=bool), np.zeros(self.size))
@@ -174,15 +220,15 @@ class SegmentEvaluator:
         return self.cache.get(self.segment.key, self.reader, name, text, values=values)
 
     def _term_scores(self, name: str, text, postings: Postings) -> np.ndarray:
-        """Whoosh's BM25F for each posting, from the whole index's statistics."""
+        """Whoosh's BM25F for each posting, with statistics of the findable documents (``VisibleStats``)."""
         fieldobj = self.top.schema[name]
         weighting = self.top.weighting
         if not fieldobj.scorable or not isinstance(weighting, BM25F):
             return postings.weights.copy()  # Whoosh scores unscorable fields by their weight
         B = weighting._field_B.get(name, weighting.B)
         K1 = weighting.K1
-        idf = self.top.idf(name, text)
-        average = self.top.avg_field_length(name) or 1
+        idf = self.stats.idf(name, text)
+        average = self.stats.average_length(name)
         tf = postings.weights
         length = self.lengths[name][postings.ids]
         return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * length / average)))
@@ -206,8 +252,6 @@ class SegmentEvaluator:
             term = self._term(name, word.decode("utf-8") if isinstance(word, bytes) else word, negated)
             out.matched |= term.matched
             out.score += term.score
-        if getattr(q, "constantscore", False):
-            out.score = out.matched.astype(np.float64)
         return out
 
     def _phrase(self, q: wq.Phrase, negated: bool) -> Scored:
@@ -237,20 +281,6 @@ class SegmentEvaluator:
         decode = self.top.schema[name].format.decode_positions
         return [decode(postings.values[i]) for i in where]
 
-    def _with_whoosh(self, q: wq.Query) -> Scored:
-        """A node this module does not evaluate itself: Whoosh's matcher, document by document."""
-        for leaf in q.leaves():
-            if leaf.field() and getattr(leaf, "text", None) is not None:
-                self._remember(leaf.field(), leaf.text, False)
-        out = self._nothing()
-        matcher = q.matcher(self.segment.searcher)
-        while matcher.is_active():
-            docnum = matcher.id()
-            out.matched[docnum] = True
-            out.score[docnum] = matcher.score()
-            matcher.next()
-        return out
-
 
 def _total(scores) -> np.ndarray:
     return functools.reduce(np.add, scores)
@@ -258,9 +288,14 @@ def _total(scores) -> np.ndarray:
 
 def _in_order(positions: list[list[int]], slop: int) -> bool:
     """Do the words occur in order, each within `slop` positions after the one before?"""
-    reachable = positions[0]
+    reachable = np.asarray(positions[0])
     for following in positions[1:]:
-        reachable = [q for q in following if any(p < q <= p + slop for p in reachable)]
-        if not reachable:
+        following = np.asarray(following)
+        # A position q is reachable if some reachable p has q - slop <= p < q (positions ascend).
+        before = np.searchsorted(reachable, following) - 1
+        ok = before >= 0
+        ok[ok] = reachable[before[ok]] >= following[ok] - slop
+        reachable = following[ok]
+        if not len(reachable):
             return False
     return True

@@ -292,10 +292,11 @@ def index_artefact(
     with _write_lock(index_dir, timeout):
         writer = _open_or_create_locked(index_dir).writer(timeout=timeout)
         writer.update_document(**doc)
-        if purge:
-            writer.commit(mergetype=rewrite_segments_with_deletions)
-        else:
+        if not purge:
             writer.commit()
+            return
+        writer.commit(mergetype=rewrite_segments_with_deletions)
+    _release_replaced_files()
 
 
 def remove_artefact(index_dir: Path | str, artefact_id: uuid.UUID | str, *, timeout: float = WRITE_TIMEOUT) -> bool:
@@ -315,7 +316,15 @@ def remove_artefact(index_dir: Path | str, artefact_id: uuid.UUID | str, *, time
         writer = ix.writer(timeout=timeout)
         writer.delete_by_term("id", key)
         writer.commit(mergetype=rewrite_segments_with_deletions)
-        return True
+    _release_replaced_files()
+    return True
+
+
+def _release_replaced_files() -> None:
+    # Searchers this process keeps open still hold the files just replaced (see search.readers).
+    from .readers import release_idle
+
+    release_idle()
 
 
 def rewrite_segments_with_deletions(writer, segments):
@@ -363,6 +372,7 @@ def reindex(db: Session, index_dir: Path | str, *, timeout: float = WRITE_TIMEOU
             raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+    _release_replaced_files()
     return count
 
 
@@ -413,7 +423,8 @@ def _bulk_writer(ix: Index):
     # embedded queue worker, when a schema change makes an index job rebuild everything) could
     # fork one holding a lock it will never release, so there it indexes in this process.
     procs = min(_REINDEX_PROCS, os.cpu_count() or 1)
-    if procs < 2 or threading.active_count() > 1:
+    others = [t for t in threading.enumerate() if t is not threading.current_thread() and not getattr(t, "fork_safe", False)]
+    if procs < 2 or others:
         return ix.writer(limitmb=_REINDEX_LIMITMB)
     return ix.writer(procs=procs, multisegment=True, limitmb=_REINDEX_LIMITMB, batchsize=_REINDEX_BATCH)
 

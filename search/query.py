@@ -36,9 +36,9 @@ from archive.principal import Principal
 
 from .errors import IndexOutOfDate, QueryError
 from .filters import Chosen, normalise_filters
-from .engine import SegmentEvaluator
+from .engine import SegmentEvaluator, VisibleStats
 from .postings import read_postings
-from .readers import POSTINGS, View, current_view
+from .readers import POSTINGS, View, open_view
 from .segment_data import NO_DATE, SegmentData
 from .schema import FACET_FIELDS, SCHEMA, TEXT_FIELDS
 from .highlight import SNIPPET_ORDER, marked, plain_snippet
@@ -55,6 +55,7 @@ MAX_PAGE = 500
 MIN_PREFIX = 3  # "bus*" yes, "b*" no: a short prefix expands to most of the vocabulary
 MAX_FUZZY = 2  # edits allowed by "word~2"; more matches nearly anything
 MIN_FUZZY = 3  # letters a fuzzy word needs
+MAX_SLOP = 10  # words apart in "a phrase"~N: more is not a phrase, and the check grows with it
 SORTS = ("relevance", "newest", "oldest")
 # The same "name:" pattern whoosh's FieldsPlugin tags, looked for outside double quotes.
 _FIELD_NAME = r"[^\W\d]\w*|\*"  # a name starts with a letter, so "10:30" stays text
@@ -127,6 +128,9 @@ def _check_fields(q: wq.Query) -> None:
 
 def _check_expansions(q: wq.Query) -> None:
     for leaf in q.leaves():
+        if isinstance(leaf, wq.Phrase) and leaf.slop > MAX_SLOP:
+            raise QueryError(_('Words in a "phrase"~ search can be at most %(n)d apart: use "words"~%(n)d or less.',
+                               n=MAX_SLOP))
         if isinstance(leaf, wq.FuzzyTerm):
             if leaf.maxdist > MAX_FUZZY:
                 raise QueryError(_("A word~ search allows at most %(n)d changed letters: use word~1 or word~2.",
@@ -250,7 +254,7 @@ def _ranked(view: View, found: list[np.ndarray], scores: list[np.ndarray], sort:
             # Undated documents come last either way.
             key = np.where(data.created[local] == NO_DATE, np.inf, -created if sort == "newest" else created)
         if len(local) > wanted:  # only the best `wanted` of each segment can make the page
-            keep = np.argpartition(key, wanted - 1)[:wanted]
+            keep = _first(key, wanted)
             local, key = local[keep], key[keep]
         docnums.append(local + segment.offset)
         keys.append(key)
@@ -259,6 +263,18 @@ def _ranked(view: View, found: list[np.ndarray], scores: list[np.ndarray], sort:
     docnums_all, keys_all = np.concatenate(docnums), np.concatenate(keys)
     order = np.lexsort((docnums_all, keys_all))[:wanted]
     return [int(d) for d in docnums_all[order]]
+
+
+def _first(key: np.ndarray, wanted: int) -> np.ndarray:
+    """Positions of the `wanted` smallest keys, ties at the cut-off going to the earliest position.
+
+    ``argpartition`` alone picks arbitrary members of a tie, so equal keys (an empty query, equal
+    dates, identical items) would make pages repeat some items and never show others.
+    """
+    cutoff = np.partition(key, wanted - 1)[wanted - 1]
+    better = np.flatnonzero(key < cutoff)
+    tied = np.flatnonzero(key == cutoff)[: wanted - len(better)]
+    return np.concatenate([better, tied])
 
 
 def check_sort(sort: str) -> None:
@@ -295,30 +311,37 @@ def search(
     user_q = parse_user_query(query_text)
     chosen = filters if isinstance(filters, Chosen) else normalise_filters(filters)
     try:
-        view = current_view(index_dir)
+        return _search_view(index_dir, principal, context, user_q, chosen, exclude_ids, page, pagelen, sort)
     except (FileNotFoundError, EmptyIndexError):
-        view = current_view(index_dir)  # a reindex swapped generations between resolving and opening
-    if view is None:
-        return empty_result()
-    if view.stale:
-        raise IndexOutOfDate(_(
-            "The search index is from an older version of Chorus and is being rebuilt. "
-            "Try again in a few minutes, or ask an administrator to run “chorus reindex”."
-        ))
-    within = _within(view, principal, context, chosen, sorted({str(i) for i in exclude_ids}))
-    if within is None:
-        return empty_result()
-    try:
-        return _evaluate(view, user_q, within, page, pagelen, sort)
-    except WhooshQueryError as exc:
-        raise QueryError(_("The search could not be run: %(why)s", why=str(exc))) from None
+        # A reindex swapped generations between resolving the folder and opening it.
+        return _search_view(index_dir, principal, context, user_q, chosen, exclude_ids, page, pagelen, sort)
+
+
+def _search_view(index_dir, principal, context, user_q, chosen, exclude_ids, page, pagelen, sort) -> SearchResult:
+    with open_view(index_dir) as view:
+        if view is None:
+            return empty_result()
+        if view.stale:
+            raise IndexOutOfDate(_(
+                "The search index is from an older version of Chorus and is being rebuilt. "
+                "Try again in a few minutes, or ask an administrator to run “chorus reindex”."
+            ))
+        within = _within(view, principal, context, chosen, sorted({str(i) for i in exclude_ids}))
+        if within is None:
+            return empty_result()
+        try:
+            return _evaluate(view, user_q, within, page, pagelen, sort)
+        except WhooshQueryError as exc:
+            raise QueryError(_("The search could not be run: %(why)s", why=str(exc))) from None
 
 
 def _evaluate(view: View, user_q: wq.Query, within: list[np.ndarray], page: int, pagelen: int,
               sort: str) -> SearchResult:
     found, scores, words = [], [], {}
+    stats = VisibleStats([(segment, allowed, data.lengths) for (segment, data), allowed in zip(view.segments, within)],
+                         POSTINGS)
     for (segment, data), allowed in zip(view.segments, within):
-        evaluation = SegmentEvaluator(view.searcher, segment, allowed, data.lengths, POSTINGS).evaluate(user_q)
+        evaluation = SegmentEvaluator(view.searcher, segment, allowed, data.lengths, POSTINGS, stats).evaluate(user_q)
         found.append(evaluation.scored.matched & allowed)
         scores.append(evaluation.scored.score)
         for name, texts in evaluation.words.items():
