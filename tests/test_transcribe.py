@@ -121,6 +121,49 @@ def test_batched_pipeline_for_long_recordings(base):
     assert all(s.words for s in result.segments)
 
 
+def test_batched_decodes_again_what_a_chunk_left_unfinished(base):
+    # jfk.flac three times, 0.3 s apart (33.6 s), makes a first chunk of 28 s. Whisper ends it
+    # with the start timestamp of the third copy and no text, leaving that sentence to a next
+    # window, which batched decoding does not have: faster-whisper alone loses 14 words here.
+    samples = np.concatenate([audio.load_audio(JFK), np.zeros(4800, np.float32)] * 2 + [audio.load_audio(JFK)])
+    from faster_whisper import BatchedInferencePipeline
+
+    plain, _ = BatchedInferencePipeline(base.model).transcribe(
+        samples, beam_size=5, word_timestamps=True, without_timestamps=False, condition_on_previous_text=False
+    )
+    assert normalise(" ".join(s.text for s in plain)).count("ask not what your country") < 3
+
+    result = FasterWhisperTranscriber(base.model_dir, batched_from_seconds=5.0).transcribe(samples)
+    text = normalise(result.text)
+    assert text.count("and so my fellow americans ask not what your country can do for you") == 3
+    assert text.count("ask what you can do for your country") == 3
+    words = [w for s in result.segments for w in s.words]
+    assert [w.start for w in words] == sorted(w.start for w in words)
+    # The third copy's words keep their own times, not the chunk's start.
+    assert 22.0 < words[-15].start < words[-1].end <= result.duration + 0.01
+
+
+@pytest.mark.parametrize(
+    ("tokens", "cut"),
+    [
+        ([100, 5, 6, 150, 150, 7, 8, 200], None),  # two segments, the last closed: finished
+        ([100, 5, 6, 150, 160], 4),  # a segment opened at 160 with no text: left for a next window
+        ([100, 5, 6, 150, 160, 7, 8], 4),  # the last segment's text has no end timestamp
+        ([100, 5, 6, 7], None),  # no two timestamps in a row: one segment, kept whole
+        ([], None),
+    ],
+)
+def test_unfinished_from(tokens, cut):
+    assert transcribe.unfinished_from(tokens, timestamp_begin=100) == cut
+
+
+def test_splice_tail_moves_its_timestamps_and_stays_in_the_window():
+    head = [100, 5, 6, 150]
+    assert transcribe.splice_tail(head, [100, 7, 8, 130], shift=50, timestamp_begin=100) == [100, 5, 6, 150, 150, 7, 8, 180]
+    # Timestamps stop at <|30.00|>, 1500 positions after <|0.00|>.
+    assert transcribe.splice_tail(head, [100, 7, 1590], shift=50, timestamp_begin=100) == [*head, 150, 7, 1600]
+
+
 def test_samples_array_input(base):
     samples = audio.load_audio(JFK)
     assert samples.dtype == np.float32 and len(samples) == pytest.approx(JFK_SECONDS * 16000, abs=160)
