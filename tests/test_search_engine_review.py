@@ -21,6 +21,7 @@ from archive.models import Artefact, ConsentLevel, Role
 from archive.principal import Principal, staff_principal
 from search.index import index_artefact, open_index, reindex, remove_artefact
 from search.query import QueryError, parse_user_query, search
+from tests.servers import unavailable
 # The engine tests' fixtures: about 700 random documents in three segments, some deleted.
 from tests.test_search_engine import _engine_scores, index_dir, view  # noqa: F401 - fixtures
 
@@ -147,13 +148,14 @@ def _deleted_files_held_open(folder: Path, needle: str) -> list[str]:
     return held
 
 
-@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux /proc")
 def test_an_idle_searcher_does_not_keep_erased_words_on_disk(tmp_path):
     """After erasure no file, not even a deleted one a searcher still has open, holds the words.
 
     A server thread that searched once keeps its searcher until it searches again, which on a
     quiet archive can be days; the erased segment stays on disk, readable, until then.
     """
+    if not Path("/proc/self/fd").is_dir():
+        unavailable("/proc/self/fd (to list the files this process holds open)", "run the tests on Linux")
     folder = _write(tmp_path / "index", [_doc("secret", f"My name is {CANARY}"), _doc("kept", "the park")])
     searched, release, errors = threading.Event(), threading.Event(), []
 
