@@ -256,11 +256,9 @@ class SegmentEvaluator:
 
     def _phrase(self, q: wq.Phrase, negated: bool) -> Scored:
         name, words = q.fieldname, list(q.words)
-        for word in words:
-            self._remember(name, word, negated)
-        if not words or name not in self.top.schema:
+        terms = [self._term(name, word, negated) for word in words]
+        if not terms:
             return self._nothing()
-        terms = [self._term(name, word, True) for word in words]
         candidates = self.within.copy()
         for term in terms:
             candidates &= term.matched
